@@ -1,0 +1,275 @@
+"""Refinement criteria: Uniform, Basic (interpolation error, tau) and Pruning (T, P, eps).
+
+Relative error
+--------------
+The paper measures ``mean(|f(X) - g(X)| / |f(X)|)``, which explodes where the field crosses zero
+(and a field that is zero on a whole element, like air around a CT specimen, makes any
+approximation infinitely wrong). We keep the paper's definition but floor the denominator:
+
+    error = mean( |f - g| / max(|f|, floor * scale) )
+
+where ``scale`` is the field's RMS over the refined box (estimated once per run from 4,096 seeded
+points) and ``floor`` (default 0.01) says which absolute deviations are negligible: one percent of
+the field's typical magnitude. Away from zero crossings this *is* the paper's relative error.
+
+``mode='reference'`` reproduces the research code instead: Pruning uses
+``mean|f - g| * mean(1 / |f + 5|)`` (it shifts both outputs by 5) and refines when ``> T``;
+Basic uses ``mean|f - g| * mean(1 / |f|)`` and refines when ``>= tau``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .domain import SpaceSlice
+from .inr import INR
+from .pruning import prune_on_boxes
+from .sampling import SampleStream
+from .tree import LinearTree, corner_offsets
+from .vertices import VertexCache
+
+__all__ = [
+    "RelativeError",
+    "TestContext",
+    "Outcome",
+    "Criterion",
+    "UniformCriterion",
+    "BasicCriterion",
+    "PruningCriterion",
+    "make_criterion",
+    "REFERENCE_SHIFT",
+]
+
+#: the research code's shift of both outputs before dividing
+REFERENCE_SHIFT = 5.0
+
+
+@dataclass(frozen=True)
+class RelativeError:
+    """Relative error of an approximation ``g`` of ``f`` over sample points (last axis).
+
+    Parameters
+    ----------
+    mode : {'floored', 'reference'}, default 'floored'
+    floor : float, default 0.01
+        Denominator floor as a fraction of ``scale`` (floored mode).
+    scale : float, default 1.0
+        Field magnitude (RMS over the box), set per run.
+    """
+
+    mode: str = "floored"
+    floor: float = 1e-2
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("floored", "reference"):
+            raise ValueError(f"relative error mode must be 'floored' or 'reference', got {self.mode!r}")
+        if not self.floor >= 0:
+            raise ValueError(f"error floor must be >= 0, got {self.floor}")
+
+    @property
+    def denominator_floor(self) -> float:
+        return self.floor * self.scale
+
+    def _floored(self, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+        den = np.maximum(np.abs(f), self.denominator_floor)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.abs(f - g) / den
+        # 0/0 (exact agreement where the field and floor are both zero) is no error
+        return np.mean(np.where(np.abs(f - g) == 0, 0.0, ratio), axis=-1)
+
+    def pruning(self, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+        if self.mode == "reference":
+            return np.mean(np.abs(f - g), axis=-1) * np.mean(1.0 / np.abs(f + REFERENCE_SHIFT), axis=-1)
+        return self._floored(f, g)
+
+    def basic(self, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+        if self.mode == "reference":
+            with np.errstate(divide="ignore"):
+                return np.mean(np.abs(f - g), axis=-1) * np.mean(1.0 / np.abs(f), axis=-1)
+        return self._floored(f, g)
+
+    def exceeds(self, error: np.ndarray, limit: float, basic: bool = False) -> np.ndarray:
+        """``error > limit`` (the research code's Basic test is ``>=``)."""
+        if basic and self.mode == "reference":
+            return error >= limit
+        return error > limit
+
+
+@dataclass
+class TestContext:
+    """What a criterion needs to test elements."""
+
+    inr: INR
+    tree: LinearTree
+    space: SpaceSlice
+    stream: SampleStream
+    relative_error: RelativeError
+    vertex_cache: VertexCache
+    component: int = 0
+    memory_limit_mb: float = 1024.0
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class Outcome:
+    """Result of testing some leaves: which to refine, how urgently, and diagnostics per leaf."""
+
+    refine: np.ndarray
+    priority: np.ndarray
+    diagnostics: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+class Criterion:
+    """Base class: decide which of the given leaves to refine."""
+
+    name = "criterion"
+    #: diagnostic arrays this criterion fills (names of per-leaf arrays, NaN where untested)
+    diagnostic_names: tuple[str, ...] = ()
+
+    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+class UniformCriterion(Criterion):
+    """Refine every element every iteration."""
+
+    name = "uniform"
+
+    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
+        n = leaves.size
+        return Outcome(np.ones(n, bool), np.ones(n))
+
+
+@dataclass
+class BasicCriterion(Criterion):
+    """Refine where the element's multilinear interpolant misses the INR by more than ``tau``.
+
+    Parameters
+    ----------
+    tau : float, default 0.1
+    error_samples : int, default 32
+    """
+
+    tau: float = 0.1
+    error_samples: int = 32
+    name = "basic"
+    diagnostic_names = ("basic_error",)
+
+    def __post_init__(self) -> None:
+        if not self.tau > 0:
+            raise ValueError(f"tau must be > 0, got {self.tau}")
+        if self.error_samples < 1:
+            raise ValueError(f"error_samples must be >= 1, got {self.error_samples}")
+
+    def describe(self) -> str:
+        return f"basic(tau={self.tau:g}, error_samples={self.error_samples})"
+
+    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
+        tree, m = ctx.tree, self.error_samples
+        d = tree.d
+        offs = corner_offsets(d)
+        err = np.empty(leaves.size)
+        # points held at once: leaves_per_chunk * m * (d + a few) doubles
+        per_chunk = max(1, int(ctx.memory_limit_mb * 2 ** 20 // (m * (8 * (d + 6)) + 2 ** d * 16)))
+        for s in range(0, leaves.size, per_chunk):
+            sel = leaves[s:s + per_chunk]
+            corners = tree.pack_vertices(tree.corner_coords(ctx.vertex_cache.key_level, sel),
+                                         ctx.vertex_cache.key_level)
+            corner_vals = ctx.vertex_cache.lookup(tree, corners)  # (n, 2^d)
+            u = ctx.stream.unit_samples(tree.element_ids(sel), m, d, "basic")  # (n, m, d)
+            lower, upper = tree.leaf_bounds(sel)
+            pts = lower[:, None, :] + u * (upper - lower)[:, None, :]
+            f = ctx.inr.evaluate(ctx.space.to_inputs(pts.reshape(-1, d)), component=ctx.component).reshape(sel.size, m)
+            w = np.prod(np.where(offs[None, None, :, :] == 1, u[:, :, None, :], 1.0 - u[:, :, None, :]), axis=3)
+            interp = np.einsum("nmc,nc->nm", w, corner_vals)
+            err[s:s + sel.size] = ctx.relative_error.basic(f, interp)
+            if ctx.progress is not None:
+                ctx.progress(s + sel.size, leaves.size)
+        refine = ctx.relative_error.exceeds(err, self.tau, basic=True)
+        return Outcome(refine, err / self.tau, {"basic_error": err})
+
+
+@dataclass
+class PruningCriterion(Criterion):
+    """Algorithm 1: refine if the ID-pruned INR errs by more than ``T`` or keeps more than ``P``.
+
+    Parameters
+    ----------
+    threshold : float, default 0.1
+        ``T``, the relative error of the pruned INR above which an element is refined.
+    proportion : float, default 0.09
+        ``P``, the kept fraction of hidden neurons above which an element is refined.
+    eps : float, default 1e-3
+        ID tolerance.
+    id_samples, error_samples : int, default 256 and 32
+    exact_diagnostics : bool, default False
+        Decompose every layer and measure every error even where the budget ``P`` is already
+        exceeded (slower; gives complete diagnostic arrays).
+    """
+
+    threshold: float = 0.1
+    proportion: float = 0.09
+    eps: float = 1e-3
+    id_samples: int = 256
+    error_samples: int = 32
+    exact_diagnostics: bool = False
+    name = "pruning"
+    diagnostic_names = ("kept_proportion", "pruned_error")
+
+    def __post_init__(self) -> None:
+        if not self.threshold > 0:
+            raise ValueError(f"T (threshold) must be > 0, got {self.threshold}")
+        if not 0 < self.proportion <= 1:
+            raise ValueError(f"P (proportion) must be in (0, 1], got {self.proportion}")
+        if not 0 < self.eps < 1:
+            raise ValueError(f"eps must be in (0, 1), got {self.eps}")
+        if self.id_samples < 1 or self.error_samples < 1:
+            raise ValueError("id_samples and error_samples must be >= 1")
+
+    def describe(self) -> str:
+        return (f"pruning(T={self.threshold:g}, P={self.proportion:g}, eps={self.eps:g}, "
+                f"id_samples={self.id_samples}, error_samples={self.error_samples})")
+
+    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
+        lower, upper = ctx.tree.leaf_bounds(leaves)
+        res = prune_on_boxes(
+            ctx.inr, lower, upper,
+            to_inputs=ctx.space.to_inputs,
+            element_ids=ctx.tree.element_ids(leaves),
+            eps=self.eps, id_samples=self.id_samples, error_samples=self.error_samples,
+            max_proportion=None if self.exact_diagnostics else self.proportion,
+            stream=ctx.stream, component=ctx.component,
+            relative_error=ctx.relative_error.pruning,
+            memory_limit_mb=ctx.memory_limit_mb,
+            progress=ctx.progress,
+        )
+        too_many = res.proportion > self.proportion + 1e-12
+        too_wrong = ctx.relative_error.exceeds(np.nan_to_num(res.error, nan=0.0), self.threshold)
+        refine = too_many | too_wrong
+        priority = np.fmax(res.proportion / self.proportion, np.nan_to_num(res.error / self.threshold, nan=0.0))
+        return Outcome(refine, priority, {"kept_proportion": res.proportion, "pruned_error": res.error},
+                       seconds=res.seconds)
+
+
+def make_criterion(method: str, **params) -> Criterion:
+    """Build a criterion by name (``'pruning'``, ``'basic'`` or ``'uniform'``) from keyword settings.
+
+    Unused keywords are ignored, so one settings object can configure every method.
+    """
+    method = method.lower()
+    if method == "uniform":
+        return UniformCriterion()
+    if method == "basic":
+        return BasicCriterion(tau=params.get("tau", 0.1), error_samples=params.get("basic_error_samples")
+                              or params.get("error_samples", 32))
+    if method == "pruning":
+        keys = ("threshold", "proportion", "eps", "id_samples", "error_samples", "exact_diagnostics")
+        return PruningCriterion(**{k: params[k] for k in keys if params.get(k) is not None})
+    raise ValueError(f"unknown method {method!r}; choose pruning, basic or uniform")

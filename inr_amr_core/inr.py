@@ -1,0 +1,437 @@
+"""The INR as plain layers: input encoding -> (W, b, activation)* -> output scale.
+
+Every checkpoint layout is converted into an :class:`INR`, so the rest of the package
+never sees torch modules, pickles or layout-specific key names.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Activation",
+    "FourierFeatures",
+    "INR",
+    "SUPPORTED_ACTIVATIONS",
+    "resolve_device",
+]
+
+
+def _sine(w0: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda x: torch.sin(w0 * x)
+
+
+# name -> (factory taking the parameter dict, default parameters)
+_ACTIVATION_FACTORIES: dict[str, tuple[Callable[[dict], Callable], dict]] = {
+    "identity": (lambda p: (lambda x: x), {}),
+    "relu": (lambda p: torch.relu, {}),
+    "leaky_relu": (
+        lambda p: (lambda x: torch.nn.functional.leaky_relu(x, p["negative_slope"])),
+        {"negative_slope": 0.01},
+    ),
+    "tanh": (lambda p: torch.tanh, {}),
+    "silu": (lambda p: torch.nn.functional.silu, {}),
+    "sigmoid": (lambda p: torch.sigmoid, {}),
+    "gelu": (lambda p: torch.nn.functional.gelu, {}),
+    "elu": (lambda p: (lambda x: torch.nn.functional.elu(x, p["alpha"])), {"alpha": 1.0}),
+    "softplus": (
+        lambda p: (lambda x: torch.nn.functional.softplus(x, p["beta"], p["threshold"])),
+        {"beta": 1.0, "threshold": 20.0},
+    ),
+    "sine": (lambda p: _sine(p["w0"]), {"w0": 30.0}),
+}
+
+#: Names accepted by :class:`Activation` (``swish`` is an alias of ``silu``).
+SUPPORTED_ACTIVATIONS: tuple[str, ...] = tuple(sorted(_ACTIVATION_FACTORIES))
+_ALIASES = {"swish": "silu", "linear": "identity", "none": "identity", "sin": "sine", "siren": "sine"}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A pointwise activation, described by name and parameters (never by a pickled object).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SUPPORTED_ACTIVATIONS` (case-insensitive; ``swish`` means ``silu``).
+    params : dict, optional
+        Parameters such as ``{"w0": 30.0}`` for ``sine`` or ``{"negative_slope": 0.2}``
+        for ``leaky_relu``. Missing ones take their defaults.
+
+    Examples
+    --------
+    >>> Activation("sine", {"w0": 30.0}).name
+    'sine'
+    """
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        name = _ALIASES.get(self.name.lower(), self.name.lower())
+        if name not in _ACTIVATION_FACTORIES:
+            raise ValueError(
+                f"unsupported activation {self.name!r}; supported: {', '.join(SUPPORTED_ACTIVATIONS)}"
+            )
+        defaults = _ACTIVATION_FACTORIES[name][1]
+        unknown = set(self.params) - set(defaults)
+        if unknown:
+            raise ValueError(
+                f"activation {name!r} takes parameters {sorted(defaults) or 'none'}, got {sorted(unknown)}"
+            )
+        merged = {**defaults, **{k: float(v) for k, v in self.params.items()}}
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", merged)
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(sorted(self.params.items()))))
+
+    @property
+    def function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The torch function applying this activation."""
+        return _ACTIVATION_FACTORIES[self.name][0](self.params)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x)
+
+    def apply_(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply in place where torch allows it (saves an allocation per layer); returns ``x``."""
+        name, p = self.name, self.params
+        if name == "identity":
+            return x
+        if name == "relu":
+            return x.relu_()
+        if name == "tanh":
+            return x.tanh_()
+        if name == "sigmoid":
+            return x.sigmoid_()
+        if name == "silu":
+            return torch.nn.functional.silu(x, inplace=True)
+        if name == "leaky_relu":
+            return torch.nn.functional.leaky_relu_(x, p["negative_slope"])
+        if name == "elu":
+            return torch.nn.functional.elu_(x, p["alpha"])
+        if name == "sine":
+            return x.mul_(p["w0"]).sin_()
+        return x.copy_(self.function(x))
+
+    def describe(self) -> str:
+        """Short text such as ``sine(w0=30)``."""
+        if not self.params:
+            return self.name
+        args = ", ".join(f"{k}={v:g}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({args})"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+@dataclass
+class FourierFeatures:
+    """Gaussian random Fourier features: ``[cos(2 pi x B), sin(2 pi x B)]``.
+
+    Parameters
+    ----------
+    matrix : torch.Tensor
+        ``B`` of shape ``(n_inputs, n_frequencies)``; the encoding has ``2 * n_frequencies``
+        outputs, cosines first (the layout of the 4D CT INRs).
+    """
+
+    matrix: torch.Tensor
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return 2 * int(self.matrix.shape[1])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        proj = (2.0 * math.pi) * (x @ self.matrix)
+        return torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """Map ``'auto'`` / ``'cpu'`` / ``'cuda'`` (or ``None`` = auto) to a torch device.
+
+    Raises
+    ------
+    ValueError
+        If ``'cuda'`` is requested but no CUDA device is available.
+    """
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use 'cpu' or 'auto'")
+    return dev
+
+
+@dataclass
+class INR:
+    """A multilayer perceptron mapping coordinates to field values.
+
+    ``y = output_scale * L_n(...L_1(encode(x)))`` with ``L_i(h) = act_i(h W_i^T + b_i)``.
+    The layers before the last are the *hidden* layers: those are what pruning acts on.
+
+    Parameters
+    ----------
+    weights, biases : sequence of torch.Tensor
+        ``W_i`` of shape ``(out, in)`` and ``b_i`` of shape ``(out,)``.
+    activations : sequence of Activation
+        One per layer, the last one for the output layer (usually identity).
+    encoding : FourierFeatures or None, default None
+        Applied to the inputs before the first layer.
+    input_names : sequence of str, optional
+        Names of the inputs in the order the network takes them (default ``x, y, z, t`` prefix).
+    domain : sequence of (float, float), optional
+        Per-input bounds (default ``[0, 1]`` each).
+    output_scale : float, default 1.0
+        Multiplies the network's output.
+    output_names : sequence of str, optional
+        Names of the output components (default ``value`` or ``value_0, value_1, ...``).
+    metadata : dict, optional
+        Free-form provenance (layout detected, source file, training notes).
+
+    Examples
+    --------
+    >>> import torch
+    >>> inr = INR([torch.ones(4, 2), torch.ones(1, 4)], [torch.zeros(4), torch.zeros(1)],
+    ...           [Activation("relu"), Activation("identity")])
+    >>> inr.evaluate([[1.0, 2.0]]).tolist()
+    [[12.0]]
+    """
+
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    activations: list[Activation]
+    encoding: FourierFeatures | None = None
+    input_names: tuple[str, ...] = ()
+    domain: tuple[tuple[float, float], ...] = ()
+    output_scale: float = 1.0
+    output_names: tuple[str, ...] = ()
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.weights = [torch.as_tensor(w).detach().to(torch.float32).contiguous() for w in self.weights]
+        self.biases = [torch.as_tensor(b).detach().to(torch.float32).reshape(-1).contiguous() for b in self.biases]
+        self.activations = [a if isinstance(a, Activation) else Activation(str(a)) for a in self.activations]
+        if self.encoding is not None:
+            self.encoding = FourierFeatures(torch.as_tensor(self.encoding.matrix).detach().to(torch.float32))
+        self.validate()
+        n_in = self.n_inputs
+        if not self.input_names:
+            self.input_names = tuple(("x", "y", "z", "t")[:n_in]) if n_in <= 4 else tuple(f"x{i}" for i in range(n_in))
+        self.input_names = tuple(str(n) for n in self.input_names)
+        if not self.domain:
+            self.domain = tuple((0.0, 1.0) for _ in range(n_in))
+        self.domain = tuple((float(lo), float(hi)) for lo, hi in self.domain)
+        if not self.output_names:
+            n_out = self.n_outputs
+            self.output_names = ("value",) if n_out == 1 else tuple(f"value_{i}" for i in range(n_out))
+        self.output_names = tuple(str(n) for n in self.output_names)
+        self.output_scale = float(self.output_scale)
+        self._check_descriptors()
+
+    # ------------------------------------------------------------------ structure
+    def validate(self) -> None:
+        """Check shapes and finiteness; raise ``ValueError`` naming the offending layer."""
+        if not self.weights:
+            raise ValueError("an INR needs at least one layer")
+        if not (len(self.weights) == len(self.biases) == len(self.activations)):
+            raise ValueError(
+                f"got {len(self.weights)} weight matrices, {len(self.biases)} bias vectors and "
+                f"{len(self.activations)} activations; expected the same number of each"
+            )
+        expected_in = self.encoding.n_outputs if self.encoding is not None else None
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if w.ndim != 2:
+                raise ValueError(f"layer {i}: weight must be a matrix (out, in), got shape {tuple(w.shape)}")
+            if b.shape[0] != w.shape[0]:
+                raise ValueError(
+                    f"layer {i}: bias has {b.shape[0]} entries but the weight has {w.shape[0]} outputs"
+                )
+            if expected_in is not None and w.shape[1] != expected_in:
+                source = "the input encoding" if i == 0 else f"layer {i - 1}"
+                raise ValueError(
+                    f"layer {i}: weight expects {w.shape[1]} inputs but {source} gives {expected_in}"
+                )
+            if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
+                raise ValueError(f"layer {i}: weights or bias contain NaN or Inf")
+            expected_in = w.shape[0]
+        if self.encoding is not None and not torch.isfinite(self.encoding.matrix).all():
+            raise ValueError("input encoding matrix contains NaN or Inf")
+        if not math.isfinite(float(self.output_scale)):
+            raise ValueError("output_scale must be finite")
+
+    def _check_descriptors(self) -> None:
+        if len(self.input_names) != self.n_inputs:
+            raise ValueError(f"{len(self.input_names)} input names given for {self.n_inputs} inputs")
+        if len(set(self.input_names)) != len(self.input_names):
+            raise ValueError(f"input names must be distinct, got {self.input_names}")
+        if len(self.domain) != self.n_inputs:
+            raise ValueError(f"domain has {len(self.domain)} intervals for {self.n_inputs} inputs")
+        for name, (lo, hi) in zip(self.input_names, self.domain):
+            if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+                raise ValueError(f"domain of input {name!r} must be a finite interval lo < hi, got [{lo}, {hi}]")
+        if len(self.output_names) != self.n_outputs:
+            raise ValueError(f"{len(self.output_names)} output names given for {self.n_outputs} outputs")
+
+    @property
+    def n_inputs(self) -> int:
+        if self.encoding is not None:
+            return self.encoding.n_inputs
+        return int(self.weights[0].shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.weights[-1].shape[0])
+
+    @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        """Widths of the hidden layers (every layer but the last): the neurons pruning counts."""
+        return tuple(int(w.shape[0]) for w in self.weights[:-1])
+
+    @property
+    def n_parameters(self) -> int:
+        n = sum(w.numel() + b.numel() for w, b in zip(self.weights, self.biases))
+        if self.encoding is not None:
+            n += self.encoding.matrix.numel()
+        return int(n)
+
+    def describe(self) -> str:
+        """One line such as ``2 -> 32x4 relu -> 1``."""
+        widths = self.hidden_widths
+        acts = {a.describe() for a in self.activations[:-1]}
+        enc = f"fourier({self.encoding.n_outputs}) -> " if self.encoding is not None else ""
+        if widths and len(set(widths)) == 1:
+            body = f"{widths[0]}x{len(widths)}"
+        else:
+            body = "-".join(str(w) for w in widths) or "(no hidden layer)"
+        act = "/".join(sorted(acts)) if acts else ""
+        out_act = self.activations[-1].describe()
+        tail = f" -> {self.n_outputs}" + (f" {out_act}" if out_act != "identity" else "")
+        return f"{self.n_inputs} -> {enc}{body} {act}{tail}".replace("  ", " ")
+
+    def to(self, device: str | torch.device) -> "INR":
+        """A copy with all tensors on ``device``."""
+        dev = resolve_device(device)
+        return INR(
+            [w.to(dev) for w in self.weights],
+            [b.to(dev) for b in self.biases],
+            list(self.activations),
+            FourierFeatures(self.encoding.matrix.to(dev)) if self.encoding is not None else None,
+            self.input_names,
+            self.domain,
+            self.output_scale,
+            self.output_names,
+            dict(self.metadata),
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights[0].device
+
+    # ------------------------------------------------------------------ evaluation
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the input encoding (identity when there is none)."""
+        return self.encoding(x) if self.encoding is not None else x
+
+    def forward(self, x: torch.Tensor, hidden: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Evaluate on a tensor already on the right device (no chunking).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(..., n_inputs)`` float32.
+        hidden : bool, default False
+            Also return every hidden layer's activations (what pruning decomposes).
+        """
+        h = self.encode(x)
+        acts: list[torch.Tensor] = []
+        last = len(self.weights) - 1
+        in_place = not torch.is_grad_enabled()
+        for i, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations)):
+            pre = torch.addmm(b, h.reshape(-1, h.shape[-1]), w.T).reshape(*h.shape[:-1], w.shape[0])
+            h = act.apply_(pre) if in_place else act(pre)
+            if hidden and i < last:
+                acts.append(h)
+        y = h * self.output_scale if self.output_scale != 1.0 else h
+        return (y, acts) if hidden else y
+
+    def evaluate(
+        self,
+        points: np.ndarray | Sequence[Sequence[float]] | torch.Tensor,
+        *,
+        device: str | torch.device | None = None,
+        chunk_size: int = 65536,
+        component: int | None = None,
+    ) -> np.ndarray:
+        """Evaluate the INR at many points, in chunks, returning float64 numpy values.
+
+        Parameters
+        ----------
+        points : array_like
+            ``(N, n_inputs)`` in the INR's input order.
+        device : {'auto', 'cpu', 'cuda'} or None
+            Where to compute; ``None`` uses the device the weights are on.
+        chunk_size : int, default 65536
+            Points per forward pass (bounds memory: about ``chunk_size * max_width * 4`` bytes).
+        component : int, optional
+            Return only this output component as a 1D array.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, n_outputs)``, or ``(N,)`` when ``component`` is given.
+        """
+        model = self if device is None else self.on(device)
+        pts = torch.as_tensor(np.asarray(points, dtype=np.float32) if not isinstance(points, torch.Tensor) else points)
+        if pts.ndim != 2 or pts.shape[1] != self.n_inputs:
+            raise ValueError(f"points must have shape (N, {self.n_inputs}), got {tuple(pts.shape)}")
+        n = pts.shape[0]
+        out = np.empty((n, self.n_outputs), dtype=np.float64)
+        dev = model.device
+        with torch.no_grad():
+            for start in range(0, n, max(1, int(chunk_size))):
+                chunk = pts[start:start + chunk_size].to(dev, torch.float32)
+                out[start:start + chunk.shape[0]] = model.forward(chunk).double().cpu().numpy()
+        return out[:, component] if component is not None else out
+
+    def on(self, device: str | torch.device) -> "INR":
+        """This INR if it already lives on ``device``, else a copy there (cached)."""
+        dev = resolve_device(device)
+        if dev == self.device or (dev.type == self.device.type and dev.index is None):
+            return self
+        cache = self.__dict__.setdefault("_device_copies", {})
+        if str(dev) not in cache:
+            cache[str(dev)] = self.to(dev)
+        return cache[str(dev)]
+
+    def as_torch_module(self) -> torch.nn.Module:
+        """A ``torch.nn.Module`` computing the same function (for training or export)."""
+        return _INRModule(self)
+
+
+class _INRModule(torch.nn.Module):
+    def __init__(self, inr: INR) -> None:
+        super().__init__()
+        self.weights = torch.nn.ParameterList([torch.nn.Parameter(w.clone()) for w in inr.weights])
+        self.biases = torch.nn.ParameterList([torch.nn.Parameter(b.clone()) for b in inr.biases])
+        self.activations = list(inr.activations)
+        self.register_buffer("fourier", inr.encoding.matrix.clone() if inr.encoding is not None else None)
+        self.output_scale = inr.output_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        if self.fourier is not None:
+            proj = (2.0 * math.pi) * (x @ self.fourier)
+            h = torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            h = act(h @ w.T + b)
+        return h * self.output_scale
