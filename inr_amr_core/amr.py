@@ -33,6 +33,7 @@ __all__ = [
     "BudgetError",
     "refine",
     "METHODS",
+    "resolve_slice",
 ]
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,8 @@ class _Progress:
         self.report(done / max(total, 1), f"iteration {self.iteration}: {self.phase} {done}/{total}")
 
 
-def _resolve(inr: INR, settings: RefinementSettings, time_value: float | None) -> SpaceSlice:
+def resolve_slice(inr: INR, settings: RefinementSettings, time_value: float | None = None) -> SpaceSlice:
+    """The :class:`SpaceSlice` a run with these settings refines (``time_value`` fixes the time input)."""
     fixed = dict(settings.fixed_inputs)
     if time_value is not None:
         from .domain import detect_time_input
@@ -348,7 +350,7 @@ def refine(
     t_start = time_module.perf_counter()
     dev = resolve_device(settings.device)
     model = inr.on(dev)
-    space = _resolve(inr, settings, time)
+    space = resolve_slice(inr, settings, time)
     d = space.dim
     root_grid = settings.root_grid or (1,) * d
     if len(root_grid) != d:

@@ -333,7 +333,7 @@ def _unwrap(obj: Any) -> Any:
     return obj
 
 
-def _from_native(obj: Mapping, path: Path) -> dict:
+def _from_native(obj: Mapping, path: Path, spec: Mapping) -> dict:
     version = obj.get("version")
     if version != NATIVE_VERSION:
         raise CheckpointError(path, f"native format version {version!r} is not supported (this build reads "
@@ -610,6 +610,9 @@ def atomic_write(path: str | os.PathLike, write: Any) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, dest)
     except BaseException:
         try:

@@ -45,10 +45,10 @@ class VertexCache:
             pts = tree.vertex_points(missing, self.key_level)
             vals = self.inr.evaluate(self.space.to_inputs(pts), component=self.component, chunk_size=self.chunk_size)
             self.evaluations += missing.size
-            keys = np.concatenate([self.keys, missing])
-            values = np.concatenate([self.values, vals])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.values = keys[order], values[order]
+            merged_keys = np.concatenate([self.keys, missing])
+            merged_values = np.concatenate([self.values, vals])
+            order = np.argsort(merged_keys, kind="stable")
+            self.keys, self.values = merged_keys[order], merged_values[order]
         return self.values[np.searchsorted(self.keys, flat)].reshape(np.shape(keys))
 
     def mesh_values(self, tree: LinearTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

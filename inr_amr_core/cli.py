@@ -1,0 +1,363 @@
+"""The ``inr-amr`` command line: info, refine, compare, convert, and the ParaView launchers.
+
+Every subcommand calls the same core functions as the Python API and the ParaView plugin.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["main", "build_parser", "settings_from_args"]
+
+log = logging.getLogger("inr_amr_core")
+
+
+class ProgressLine:
+    """One self-overwriting status line on a terminal (a line per message elsewhere), throttled."""
+
+    def __init__(self, prefix: str = "", stream=None, enabled: bool = True, interval: float = 0.2) -> None:
+        self.prefix = prefix
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.interval = interval
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = 0.0
+        self._last_msg = ""
+        self._start = time.perf_counter()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        finished = fraction >= 1.0 and message.startswith("done")
+        if not finished and now - self._last < self.interval:
+            return
+        self._last = now
+        text = f"{self.prefix}{fraction * 100:5.1f}% {now - self._start:6.1f}s  {message}"
+        if self.tty:
+            self.stream.write("\r\x1b[K" + text + ("\n" if finished else ""))
+        elif message.split(":")[0] != self._last_msg.split(":")[0] or finished:
+            self.stream.write(text + "\n")
+        self._last_msg = message
+        self.stream.flush()
+
+
+# ---------------------------------------------------------------------------------------- arguments
+def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="INR checkpoint (.pt/.pth/.ckpt)")
+    g = p.add_argument_group("checkpoint")
+    g.add_argument("--layout", default="auto", help="force a layout (native, lists, dict, ct4d, sequential)")
+    g.add_argument("--activations", help="activations for layouts that store none, e.g. 'relu' or 'sine,sine,identity'")
+    g.add_argument("--sidecar", help="JSON sidecar describing the network (default FILE.json if present)")
+
+
+def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None:
+    g = p.add_argument_group("refinement (the paper's symbols as short flags)")
+    if method:
+        g.add_argument("--method", "-m", choices=("pruning", "basic", "uniform"), default="pruning")
+    g.add_argument("-T", "--threshold", type=float, default=0.1, help="Pruning: pruned-INR relative error limit T (default 0.1)")
+    g.add_argument("-P", "--proportion", type=float, default=0.09, help="Pruning: kept-neuron proportion limit P (default 0.09)")
+    g.add_argument("--eps", type=float, default=1e-3, help="Pruning: ID tolerance epsilon (default 1e-3)")
+    g.add_argument("--tau", type=float, default=0.1, help="Basic: interpolation relative error limit tau (default 0.1)")
+    g.add_argument("--id-samples", type=int, default=256, help="points per element for the ID (default 256)")
+    g.add_argument("--error-samples", type=int, default=32, help="points per element for error estimates (default 32)")
+    g.add_argument("--uniform-refinements", type=int, default=2, help="uniform refinements first (default 2)")
+    g.add_argument("--max-it", type=int, default=9, dest="max_iterations", help="adaptive iterations (default 9)")
+    g.add_argument("--max-dofs", type=int, default=10_000, help="DOF budget, never exceeded (default 10000; 0 = none)")
+    g.add_argument("--time", type=float, help="value of the time input (4D INRs)")
+    g.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="hold an input fixed (repeatable)")
+    g.add_argument("--space", help="inputs to refine, comma-separated (default x,y,z among the inputs)")
+    g.add_argument("--bounds", help="refined box: lo,hi per refined input, e.g. '0,1,0,1'")
+    g.add_argument("--root-grid", help="root cells per axis, e.g. '2,2,2' (default one)")
+    g.add_argument("--component", type=int, default=0, help="output component (default 0)")
+    g.add_argument("--relative-error", choices=("floored", "reference"), default="floored",
+                   help="floored: the paper's relative error with a floor; reference: the research code's '+5'")
+    g.add_argument("--error-floor", type=float, default=1e-2, help="denominator floor as a fraction of the field RMS (default 0.01)")
+    g.add_argument("--rmse-samples", type=int, default=0,
+                   help="points for the total RMSE per iteration (0 = skip, -1 = paper's 262144 in 2D / 1048576 in 3D)")
+    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--memory-limit", type=float, default=1024.0, help="working memory bound in MB (default 1024)")
+    g.add_argument("--exact-diagnostics", action="store_true", help="Pruning: decompose every layer even past P")
+
+
+def _floats(text: str | None, name: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise SystemExit(f"inr-amr: --{name} expects comma-separated numbers, got {text!r}") from None
+
+
+def settings_from_args(args: argparse.Namespace, method: str | None = None):
+    """Turn parsed CLI arguments into :class:`RefinementSettings`."""
+    from .amr import RefinementSettings
+
+    fixed = {}
+    for item in args.fix:
+        if "=" not in item:
+            raise SystemExit(f"inr-amr: --fix expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            fixed[k.strip()] = float(v)
+        except ValueError:
+            raise SystemExit(f"inr-amr: --fix {k}: {v!r} is not a number") from None
+    bounds = _floats(args.bounds, "bounds")
+    if bounds is not None:
+        if len(bounds) % 2:
+            raise SystemExit("inr-amr: --bounds needs lo,hi pairs")
+        bounds = [tuple(bounds[i:i + 2]) for i in range(0, len(bounds), 2)]
+    root = _floats(args.root_grid, "root-grid")
+    return RefinementSettings(
+        method=method or args.method,
+        threshold=args.threshold, proportion=args.proportion, eps=args.eps, tau=args.tau,
+        id_samples=args.id_samples, error_samples=args.error_samples,
+        uniform_refinements=args.uniform_refinements, max_iterations=args.max_iterations,
+        max_dofs=args.max_dofs or None,
+        root_grid=tuple(int(r) for r in root) if root else None,
+        bounds=bounds,
+        space_inputs=tuple(s.strip() for s in args.space.split(",")) if args.space else None,
+        fixed_inputs=fixed, output_component=args.component,
+        relative_error=args.relative_error, error_floor=args.error_floor,
+        seed=args.seed, device=args.device, rmse_samples=args.rmse_samples,
+        memory_limit_mb=args.memory_limit, exact_diagnostics=args.exact_diagnostics,
+    )
+
+
+def _load(args: argparse.Namespace):
+    from .checkpoint import load_inr
+
+    return load_inr(args.checkpoint, layout=args.layout, activations=args.activations, sidecar=args.sidecar)
+
+
+def _write_json(path: str | os.PathLike, data: Any) -> Path:
+    from .checkpoint import atomic_write
+
+    text = json.dumps(data, indent=2, default=_json_default)
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text + "\n")
+
+    return atomic_write(path, write)
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
+    head = f"{'it':>3} {'leaves':>9} {'DOFs':>9} {'conf.DOFs':>9} {'tested':>8} {'refined':>8} {'RMSE':>10} {'seconds':>8}"
+    print(head, file=stream)
+    for r in rows:
+        rmse = f"{r['rmse']:.5f}" if "rmse" in r else "-"
+        secs = sum(v for k, v in r.get("seconds", {}).items() if not k.startswith("test_"))
+        print(f"{r['iteration']:>3} {r['leaves']:>9} {r['dofs']:>9} {r.get('conforming_dofs', '-'):>9} "
+              f"{r['tested']:>8} {r['refined']:>8} {rmse:>10} {secs:>8.2f}", file=stream)
+
+
+# ---------------------------------------------------------------------------------------- commands
+def cmd_info(args: argparse.Namespace) -> int:
+    from .checkpoint import inspect_checkpoint
+
+    info = inspect_checkpoint(args.checkpoint, layout=args.layout, activations=args.activations, sidecar=args.sidecar)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"file:          {info['file']} ({info['size_bytes'] / 1024:.1f} KiB)")
+    print(f"layout:        {info['layout']}")
+    print(f"architecture:  {info['architecture']}")
+    print("inputs:        " + ", ".join(f"{i['name']} in [{i['domain'][0]:g}, {i['domain'][1]:g}]" for i in info["inputs"]))
+    print(f"outputs:       {', '.join(info['outputs'])} (scale {info['output_scale']:g})")
+    print(f"hidden widths: {info['hidden_widths']} ({sum(info['hidden_widths'])} neurons)")
+    print(f"activations:   {', '.join(info['activations'])}")
+    enc = info["encoding"]
+    print(f"encoding:      {enc['type']}" + (f" ({enc['inputs']} -> {enc['features']} features)" if enc["type"] != "none" else ""))
+    print(f"parameters:    {info['parameters']}")
+    for k, v in info["metadata"].items():
+        if k not in ("layout", "source"):
+            print(f"{k + ':':<15}{v}")
+    return 0
+
+
+def _run_refine(inr, settings, args, label: str, reference=None):
+    from .amr import refine
+
+    progress = ProgressLine(f"[{label}] ", enabled=not args.quiet)
+    return refine(inr, settings, time=args.time, progress=progress, reference=reference)
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    from .vtk import result_to_hypertreegrid, result_to_unstructured_grid, write_htg, write_vtu
+
+    inr = _load(args)
+    settings = settings_from_args(args)
+    result = _run_refine(inr, settings, args, settings.method)
+    if not args.quiet:
+        print(f"{settings.method}: {result.space.describe()}")
+        _iteration_table(result.iterations)
+        print(f"stop: {result.stop_reason}; {result.tree.n_leaves} leaves, {result.dofs} DOFs, {result.seconds:.2f} s")
+    outputs = {}
+    if args.output:
+        outputs["htg"] = str(write_htg(result_to_hypertreegrid(result), args.output))
+    if args.vtu:
+        outputs["vtu"] = str(write_vtu(result_to_unstructured_grid(result), args.vtu))
+    if args.report:
+        summary = result.summary()
+        summary["checkpoint"] = str(args.checkpoint)
+        summary["outputs"] = outputs
+        outputs["report"] = str(_write_json(args.report, summary))
+    for kind, path in outputs.items():
+        print(f"wrote {kind}: {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .amr import PAPER_RMSE_SAMPLES
+    from .metrics import ReferenceSample
+    from .plotting import plot_error_vs_dofs
+
+    inr = _load(args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    base = settings_from_args(args, method="pruning")
+    if base.rmse_samples == 0:
+        base = base.replace(rmse_samples=-1)
+    runs = {}
+    reference = None
+    for m in methods:
+        settings = base.replace(method=m)
+        if m == "basic" and args.basic_error_samples:
+            settings = settings.replace(error_samples=args.basic_error_samples)
+        if m == "uniform" and args.uniform_max_dofs is not None:
+            settings = settings.replace(max_dofs=args.uniform_max_dofs or None)
+        if reference is None:
+            from .amr import resolve_slice
+
+            space = resolve_slice(inr, settings, args.time)
+            n = PAPER_RMSE_SAMPLES[space.dim] if settings.rmse_samples < 0 else settings.rmse_samples
+            reference = ReferenceSample.draw(inr.on(settings.device), space, n, settings.seed, settings.output_component)
+        result = _run_refine(inr, settings, args, m, reference=reference)
+        runs[m] = result
+        if not args.quiet:
+            print(f"\n{m}: {settings.criterion().describe()}")
+            _iteration_table(result.iterations)
+    table = {m: [{"iteration": r["iteration"], "leaves": r["leaves"], "dofs": r["dofs"],
+                  "conforming_dofs": r.get("conforming_dofs"), "rmse": r.get("rmse"),
+                  "seconds": round(sum(v for k, v in r["seconds"].items() if not k.startswith("test_")), 4)}
+                 for r in res.iterations] for m, res in runs.items()}
+    report = {"checkpoint": str(args.checkpoint), "rmse_points": int(reference.points.shape[0]),
+              "slice": runs[methods[0]].summary()["slice"],
+              "settings": {m: res.settings.to_dict() for m, res in runs.items()},
+              "stop_reason": {m: res.stop_reason for m, res in runs.items()},
+              "seconds": {m: res.seconds for m, res in runs.items()}, "iterations": table}
+    if args.plot:
+        curves = {m: [(r["dofs"], r["rmse"]) for r in rows] for m, rows in table.items()}
+        path = plot_error_vs_dofs(curves, args.plot, title=f"{Path(args.checkpoint).name}: total RMSE vs DOFs")
+        report["plot"] = str(path)
+        print(f"wrote plot: {path}")
+    if args.report:
+        print(f"wrote report: {_write_json(args.report, report)}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .checkpoint import save_inr
+
+    inr = _load(args)
+    if args.input_names:
+        inr.input_names = tuple(n.strip() for n in args.input_names.split(","))
+        inr._check_descriptors()
+    path = save_inr(inr, args.output)
+    print(f"wrote {path} ({inr.describe()}, layout {inr.metadata.get('layout')} -> native)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="inr-amr",
+        description="Adaptive meshes for implicit neural representations (Pruning AMR), with a ParaView plugin.",
+    )
+    parser.add_argument("--version", action="version", version=f"inr-amr {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="describe a checkpoint (layout, architecture, inputs)")
+    _add_checkpoint_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("refine", help="refine a mesh and write .htg / .vtu / a JSON report")
+    _add_checkpoint_options(p)
+    _add_refine_options(p)
+    p.add_argument("-o", "--output", help="write the vtkHyperTreeGrid (.htg)")
+    p.add_argument("--vtu", help="write the mesh with vertex values as .vtu")
+    p.add_argument("--report", help="write a JSON report")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line or table")
+    p.set_defaults(func=cmd_refine)
+
+    p = sub.add_parser("compare", help="run Uniform, Basic and Pruning; plot RMSE vs DOFs")
+    _add_checkpoint_options(p)
+    _add_refine_options(p, method=False)
+    p.add_argument("--methods", default="uniform,basic,pruning")
+    p.add_argument("--basic-error-samples", type=int, help="error samples for Basic (default: --error-samples)")
+    p.add_argument("--uniform-max-dofs", type=int, help="DOF budget for Uniform (default: --max-dofs; 0 = none)")
+    p.add_argument("--plot", default="compare.png", help="error-vs-DOFs plot (PNG)")
+    p.add_argument("--report", default="compare.json", help="JSON table")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("convert", help="write any supported checkpoint in the project's self-describing format")
+    _add_checkpoint_options(p)
+    p.add_argument("-o", "--output", required=True, help="output file (.pt)")
+    p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
+    p.set_defaults(func=cmd_convert)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``inr-amr``; returns the exit status (2 for bad input, 1 for failures)."""
+    from .amr import BudgetError, RefinementCancelled
+    from .checkpoint import CheckpointError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (CheckpointError, BudgetError, ValueError) as exc:
+        print(f"inr-amr {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except RefinementCancelled:
+        print(f"inr-amr {args.command}: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"\ninr-amr {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""The only module of the core that imports VTK: trees and refinement results to VTK datasets.
+
+``vtkHyperTreeGrid`` is built in bulk: one breadth-first descriptor bit array (MSB-first, as
+``vtkBitArray`` stores bits) for all root trees, one ``BuildFromBreadthFirstOrderDescriptor`` call per
+root tree, and cell arrays copied from numpy in the same per-tree breadth-first order. Refined
+(non-leaf) cells carry the mean of their children, so coarse levels of detail stay meaningful.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from vtkmodules.util import numpy_support
+from vtkmodules.vtkCommonCore import vtkBitArray, vtkDoubleArray, vtkPoints, vtkStringArray
+from vtkmodules.vtkCommonDataModel import (
+    VTK_LINE,
+    VTK_PIXEL,
+    VTK_VOXEL,
+    vtkCellArray,
+    vtkHyperTreeGrid,
+    vtkHyperTreeGridNonOrientedCursor,
+    vtkUnstructuredGrid,
+)
+
+from .tree import LinearTree
+
+__all__ = [
+    "tree_to_hypertreegrid",
+    "result_to_hypertreegrid",
+    "result_to_unstructured_grid",
+    "write_htg",
+    "write_vtu",
+    "SUMMARY_FIELD",
+]
+
+#: name of the field-data string array holding the run's JSON summary
+SUMMARY_FIELD = "inr_amr_summary"
+_CELL_TYPES = {1: VTK_LINE, 2: VTK_PIXEL, 3: VTK_VOXEL}
+
+
+def _coordinates(lo: float, hi: float, n: int) -> vtkDoubleArray:
+    arr = vtkDoubleArray()
+    values = np.linspace(lo, hi, n + 1)
+    arr.SetNumberOfTuples(values.size)
+    for i, v in enumerate(values):
+        arr.SetValue(i, float(v))
+    return arr
+
+
+def _zero_coordinate() -> vtkDoubleArray:
+    arr = vtkDoubleArray()
+    arr.SetNumberOfTuples(1)
+    arr.SetValue(0, 0.0)
+    return arr
+
+
+def tree_to_hypertreegrid(
+    tree: LinearTree,
+    leaf_arrays: Mapping[str, np.ndarray] | None = None,
+    *,
+    roots: Sequence[int] | None = None,
+    active_scalars: str | None = None,
+) -> vtkHyperTreeGrid:
+    """Build a ``vtkHyperTreeGrid`` whose leaves are the tree's leaves.
+
+    Parameters
+    ----------
+    tree : LinearTree
+    leaf_arrays : mapping of str to (N,) array, optional
+        Cell arrays given per leaf (in the tree's leaf order); refined cells get the mean of
+        their children (NaN-aware: a refined cell is NaN only if all its children are).
+    roots : sequence of int, optional
+        Build only these root trees (the others stay empty), e.g. one MPI rank's share.
+    active_scalars : str, optional
+        Array to make the active scalars (default: the first one).
+
+    Returns
+    -------
+    vtkHyperTreeGrid
+    """
+    d = tree.d
+    htg = vtkHyperTreeGrid()
+    dims = [n + 1 for n in tree.root_grid] + [1] * (3 - d)
+    htg.SetDimensions(*dims)
+    htg.SetBranchFactor(2)
+    coords = [_coordinates(tree.bounds[a, 0], tree.bounds[a, 1], tree.root_grid[a]) for a in range(d)]
+    coords += [_zero_coordinate() for _ in range(3 - d)]
+    htg.SetXCoordinates(coords[0])
+    htg.SetYCoordinates(coords[1])
+    htg.SetZCoordinates(coords[2])
+    leaf_arrays = dict(leaf_arrays or {})
+    if tree.n_leaves == 0:
+        return htg
+    nodes = tree.breadth_first()
+    nchild = 2 ** d
+    # descriptor bits of every tree, each tree's deepest level left out (it is all leaves)
+    per_tree_levels = nodes.tree_depth[nodes.root]
+    in_descriptor = nodes.level < per_tree_levels
+    bits = nodes.is_refined[in_descriptor]
+    bit_start = np.concatenate([[0], np.cumsum(np.bincount(nodes.root[in_descriptor], minlength=tree.n_roots))])
+    packed = np.packbits(bits.astype(np.uint8))  # MSB-first, vtkBitArray's layout
+    descriptor = vtkBitArray()
+    # the array uses the packed bytes in place (no copy); keep them alive as long as it is used
+    descriptor.SetVoidArray(packed, int(bits.size), 1)
+    build_roots = np.arange(tree.n_roots) if roots is None else np.unique(np.asarray(roots, np.int64))
+    keep = np.isin(nodes.root, build_roots)
+    cursor = vtkHyperTreeGridNonOrientedCursor()
+    offset = 0
+    for r in build_roots.tolist():
+        htg.InitializeNonOrientedCursor(cursor, int(r), True)
+        cursor.SetGlobalIndexStart(offset)
+        n_nodes = int(nodes.tree_start[r + 1] - nodes.tree_start[r])
+        cursor.GetTree().BuildFromBreadthFirstOrderDescriptor(
+            descriptor, int(bit_start[r + 1] - bit_start[r]), int(bit_start[r]))
+        offset += n_nodes
+    del descriptor, packed  # the trees are built; the descriptor is no longer referenced
+    cd = htg.GetCellData()
+    first = None
+    for name, values in leaf_arrays.items():
+        values = np.asarray(values)
+        if values.shape[0] != tree.n_leaves:
+            raise ValueError(f"array {name!r} has {values.shape[0]} values for {tree.n_leaves} leaves")
+        if values.dtype.kind in "iub":
+            node_vals = np.zeros(nodes.root.size, dtype=np.float64)
+            leaf = nodes.leaf_index >= 0
+            node_vals[leaf] = values[nodes.leaf_index[leaf]]
+            node_vals[~leaf] = -1 if values.dtype.kind != "b" else 0
+            node_vals = node_vals.astype(values.dtype if values.dtype.kind != "b" else np.uint8)
+        else:
+            node_vals = _aggregate_nan(nodes, values.astype(np.float64), nchild)
+        arr = numpy_support.numpy_to_vtk(np.ascontiguousarray(node_vals[keep]), deep=1)
+        arr.SetName(name)
+        cd.AddArray(arr)
+        first = first or name
+    # level of every cell (refined ones included)
+    level = numpy_support.numpy_to_vtk(np.ascontiguousarray(nodes.level[keep].astype(np.uint8)), deep=1)
+    level.SetName("level")
+    cd.AddArray(level)
+    target = active_scalars or first
+    if target is not None:
+        cd.SetActiveScalars(target)
+    return htg
+
+
+def _aggregate_nan(nodes, values: np.ndarray, nchild: int) -> np.ndarray:
+    if not np.isnan(values).any():
+        return nodes.aggregate(values)
+    filled = nodes.aggregate(np.nan_to_num(values, nan=0.0))
+    counts = nodes.aggregate((~np.isnan(values)).astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(counts > 0, filled / np.where(counts > 0, counts, 1.0), np.nan)
+    leaf = nodes.leaf_index >= 0
+    out[leaf] = values[nodes.leaf_index[leaf]]
+    return out
+
+
+def _summary_array(summary: Mapping) -> vtkStringArray:
+    arr = vtkStringArray()
+    arr.SetName(SUMMARY_FIELD)
+    arr.InsertNextValue(json.dumps(summary, default=_json_default))
+    return arr
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def result_leaf_arrays(result, leaf_values: np.ndarray | None = None, diagnostics: bool = True) -> dict:
+    """The cell arrays of a refinement result: INR value at leaf centres, then diagnostics."""
+    comp = result.settings.output_component
+    name = result.inr.output_names[comp]
+    arrays = {name: result.leaf_values() if leaf_values is None else leaf_values}
+    if diagnostics:
+        for key, values in result.diagnostics.items():
+            arrays[key] = values
+        arrays["tested_iteration"] = result.tested_iteration.astype(np.int32)
+    return arrays
+
+
+def result_to_hypertreegrid(result, *, diagnostics: bool = True, roots: Sequence[int] | None = None,
+                            leaf_values: np.ndarray | None = None) -> vtkHyperTreeGrid:
+    """A :class:`~inr_amr_core.amr.RefinementResult` as a ``vtkHyperTreeGrid``.
+
+    Cell arrays: the INR output (named after it, e.g. ``value``) at leaf centres, ``level``, and
+    per leaf the diagnostics of its last test (``kept_proportion`` and ``pruned_error`` for Pruning,
+    ``basic_error`` for Basic; NaN where untested) and ``tested_iteration`` (-1 where untested).
+    Field data ``inr_amr_summary`` holds the run's JSON summary.
+    """
+    htg = tree_to_hypertreegrid(result.tree, result_leaf_arrays(result, leaf_values, diagnostics), roots=roots)
+    htg.GetFieldData().AddArray(_summary_array(result.summary()))
+    return htg
+
+
+def result_to_unstructured_grid(result) -> vtkUnstructuredGrid:
+    """The mesh as pixels / voxels with the INR sampled at every vertex (point data).
+
+    This is the paper's discretisation: its multilinear interpolant is the mesh's field.
+    """
+    tree = result.tree
+    keys, values, corner_index = result.mesh_values()
+    pts = result.vertex_points(keys)
+    pts3 = np.zeros((pts.shape[0], 3))
+    pts3[:, : tree.d] = pts
+    points = vtkPoints()
+    points.SetData(numpy_support.numpy_to_vtk(pts3, deep=1))
+    ug = vtkUnstructuredGrid()
+    ug.SetPoints(points)
+    nc = 2 ** tree.d
+    conn = np.ascontiguousarray(corner_index.astype(np.int64).ravel())
+    offsets = np.arange(0, conn.size + 1, nc, dtype=np.int64)
+    cells = vtkCellArray()
+    cells.SetData(numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=1),
+                  numpy_support.numpy_to_vtkIdTypeArray(conn, deep=1))
+    ug.SetCells(_CELL_TYPES[tree.d], cells)
+    comp = result.settings.output_component
+    arr = numpy_support.numpy_to_vtk(np.ascontiguousarray(values), deep=1)
+    arr.SetName(result.inr.output_names[comp])
+    ug.GetPointData().AddArray(arr)
+    ug.GetPointData().SetActiveScalars(arr.GetName())
+    lvl = numpy_support.numpy_to_vtk(np.ascontiguousarray(tree.levels.astype(np.uint8)), deep=1)
+    lvl.SetName("level")
+    ug.GetCellData().AddArray(lvl)
+    for key, vals in result.diagnostics.items():
+        a = numpy_support.numpy_to_vtk(np.ascontiguousarray(vals), deep=1)
+        a.SetName(key)
+        ug.GetCellData().AddArray(a)
+    ug.GetFieldData().AddArray(_summary_array(result.summary()))
+    return ug
+
+
+def _atomic_xml_write(writer, data, path: str | os.PathLike) -> Path:
+    from .checkpoint import atomic_write
+
+    def write(tmp: str) -> None:
+        writer.SetFileName(tmp)
+        writer.SetInputData(data)
+        # inline binary: VTK 9.2's HyperTreeGrid writer produces unreadable files in appended mode
+        writer.SetDataModeToBinary()
+        writer.SetCompressorTypeToZLib()
+        if writer.Write() != 1:
+            raise OSError(f"VTK could not write {path}")
+
+    return atomic_write(path, write)
+
+
+def write_htg(htg: vtkHyperTreeGrid, path: str | os.PathLike) -> Path:
+    """Write a ``.htg`` file atomically (a temporary file renamed into place)."""
+    from vtkmodules.vtkIOXML import vtkXMLHyperTreeGridWriter
+
+    return _atomic_xml_write(vtkXMLHyperTreeGridWriter(), htg, path)
+
+
+def write_vtu(ug: vtkUnstructuredGrid, path: str | os.PathLike) -> Path:
+    """Write a ``.vtu`` file atomically."""
+    from vtkmodules.vtkIOXML import vtkXMLUnstructuredGridWriter
+
+    return _atomic_xml_write(vtkXMLUnstructuredGridWriter(), ug, path)

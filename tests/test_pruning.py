@@ -1,0 +1,187 @@
+"""Batched ID pruning against scipy's column-pivoted QR and against dense evaluation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sl
+import torch
+
+from inr_amr_core import SampleStream
+from inr_amr_core.pruning import (
+    budget_exceed_count,
+    interpolative_decomposition,
+    paper_relative_error,
+    prune_on_box,
+    prune_on_boxes,
+    pruned_network,
+)
+
+
+def scipy_id(z, eps):
+    """Reference: rank k = #{j : |R[j,j]| >= eps |R[0,0]|}, pivots, T = R11^-1 [R11 R12] (scipy)."""
+    _, r, piv = sl.qr(z, mode="economic", pivoting=True)
+    dg = np.abs(np.diag(r))
+    k = int(np.sum(dg >= eps * dg[0])) if dg[0] > 0 else 0
+    t = np.zeros((k, z.shape[1]))
+    if k:
+        t[:, piv] = sl.solve_triangular(r[:k, :k], r[:k, :], lower=False)
+    return k, piv[:k], dg, t
+
+
+def decaying(rng, n, w, decades, gap=None):
+    u, _ = np.linalg.qr(rng.standard_normal((n, w)))
+    v, _ = np.linalg.qr(rng.standard_normal((w, w)))
+    s = 10.0 ** (-np.linspace(0, decades, w))
+    if gap is not None:  # a clean gap in the spectrum: the rank is unambiguous
+        s[gap:] *= 1e-4
+    return u @ np.diag(s) @ v.T
+
+
+def agreement(mats, eps):
+    res = interpolative_decomposition(torch.tensor(np.array(mats)), eps)
+    same_rank = same_piv = 0
+    for b, z in enumerate(mats):
+        k, piv, dg, t = scipy_id(z, eps)
+        kk = int(res.rank[b])
+        same_rank += kk == k
+        same_piv += kk == k and np.array_equal(piv, res.pivots[b, :kk].numpy())
+        # the R diagonal is the same whatever the tie-breaking (up to float64 noise)
+        np.testing.assert_allclose(res.r_diag[b, :kk].numpy(), dg[:kk], rtol=1e-6, atol=1e-9 * dg[0])
+    return same_rank / len(mats), same_piv / len(mats), res
+
+
+def test_random_matrices_match_scipy(rng, record_property):
+    mats = [decaying(rng, 96, 40, 6) for _ in range(40)]
+    rank_rate, piv_rate, res = agreement(mats, 1e-3)
+    record_property("random_rank_agreement", rank_rate)
+    record_property("random_pivot_agreement", piv_rate)
+    print(f"random matrices: rank agreement {rank_rate:.0%}, pivot agreement {piv_rate:.0%}")
+    assert rank_rate >= 0.95 and piv_rate >= 0.95
+    # interpolation matrices reconstruct Z to the eps level
+    for b, z in enumerate(mats):
+        k = int(res.rank[b])
+        t = res.interpolation[b, :k].numpy()
+        err = np.linalg.norm(z - z[:, res.pivots[b, :k].numpy()] @ t, 2) / np.linalg.norm(z, 2)
+        assert err < 20 * 1e-3
+
+
+def test_well_separated_spectra_match_exactly(rng):
+    mats = [decaying(rng, 80, 30, 2, gap=g) for g in (3, 7, 11, 19, 25) for _ in range(4)]
+    rank_rate, piv_rate, res = agreement(mats, 1e-3)
+    assert rank_rate == 1.0 and piv_rate == 1.0
+    for b, z in enumerate(mats):
+        _, _, _, t = scipy_id(z, 1e-3)
+        np.testing.assert_allclose(res.interpolation[b, : t.shape[0]].numpy(), t, atol=1e-8)
+
+
+def test_real_activations_match_scipy(hos, record_property):
+    """Hidden activations of the real hos INR on boxes of several sizes."""
+    stream = SampleStream(7)
+    rng = np.random.default_rng(0)
+    sizes = np.repeat([1.0, 0.25, 0.05, 0.01], 15)
+    lo = rng.random((sizes.size, 2)) * (1 - sizes[:, None])
+    pts = stream.points_in_boxes(np.arange(sizes.size, dtype=np.uint64), lo, lo + sizes[:, None], 256, "id")
+    with torch.no_grad():
+        _, acts = hos.forward(torch.tensor(pts, dtype=torch.float32), hidden=True)
+    total = exact = 0
+    for layer in acts:
+        mats = [a.double().numpy() for a in layer]
+        rank_rate, piv_rate, _ = agreement(mats, 1e-3)
+        total += len(mats)
+        exact += piv_rate * len(mats)
+        assert rank_rate >= 0.9
+    rate = exact / total
+    record_property("hos_activation_agreement", rate)
+    print(f"hos activations: rank and pivots identical to scipy for {rate:.1%} of {total} matrices")
+    assert rate >= 0.9
+
+
+def test_rank_cap_and_capped_flag(rng):
+    mats = np.array([decaying(rng, 64, 20, 1) for _ in range(5)])
+    full = interpolative_decomposition(torch.tensor(mats), 1e-6)
+    capped = interpolative_decomposition(torch.tensor(mats), 1e-6, max_rank=4)
+    assert torch.all(capped.rank == 4) and torch.all(capped.capped)
+    assert torch.equal(capped.pivots, full.pivots[:, :4])
+    zero = interpolative_decomposition(torch.zeros(2, 10, 5), 1e-3)
+    assert zero.rank.tolist() == [0, 0]
+
+
+def test_eps_to_zero_reproduces_network_at_its_samples(hos):
+    """With eps -> 0 every layer's ID is exact on the samples, so the pruned INR equals the INR there."""
+    stream = SampleStream(1)
+    for lo, hi in [([0, 0], [1, 1]), ([0.3, 0.6], [0.35, 0.65])]:
+        pruned, ids = prune_on_box(hos, lo, hi, eps=1e-9, id_samples=256, stream=stream)
+        pts = stream.points_in_boxes(np.array([0], np.uint64), np.array([lo], float), np.array([hi], float), 256, "id")[0]
+        np.testing.assert_allclose(pruned.evaluate(pts), hos.evaluate(pts), atol=1e-5)
+
+
+def test_eps_to_zero_smooth_network_everywhere(small_tanh_inr):
+    pruned, _ = prune_on_box(small_tanh_inr, [0, 0], [1, 1], eps=1e-12, id_samples=256)
+    x = np.random.default_rng(3).random((2000, 2))
+    np.testing.assert_allclose(pruned.evaluate(x), small_tanh_inr.evaluate(x), atol=1e-5)
+
+
+def test_pruned_network_shapes_and_dense_error(hos):
+    lo, hi = [0.1, 0.1], [0.3, 0.3]  # a box where pruning costs accuracy (error far above float32 noise)
+    pruned, ids = prune_on_box(hos, lo, hi, eps=1e-3)
+    assert pruned.hidden_widths == tuple(int(r.rank[0]) for r in ids)
+    assert sum(pruned.hidden_widths) < sum(hos.hidden_widths)
+    # layer formula W'_l = W_l[I_l] T_{l-1}^T checked directly for layer 1
+    t0 = ids[0].interpolation[0, : ids[0].rank[0]].numpy()
+    i1 = ids[1].pivots[0, : ids[1].rank[0]].numpy()
+    np.testing.assert_allclose(pruned.weights[1].numpy(), hos.weights[1].numpy()[i1] @ t0.T, rtol=1e-5, atol=1e-6)
+    # the batched error equals the relative error of the explicit pruned network
+    stream = SampleStream(0)
+    res = prune_on_boxes(hos, np.array([lo]), np.array([hi]), eps=1e-3, error_samples=64, stream=stream)
+    pts = stream.points_in_boxes(np.array([0], np.uint64), np.array([lo]), np.array([hi]), 64, "error")[0]
+    dense = paper_relative_error(hos.evaluate(pts)[:, 0][None], pruned.evaluate(pts)[:, 0][None])[0]
+    assert dense > 1e-3
+    assert res.error[0] == pytest.approx(dense, rel=1e-3)  # float32 in two operation orders
+    assert res.proportion[0] == pytest.approx(sum(pruned.hidden_widths) / 128)
+
+
+def test_budget_truncation_is_exact(hos, rng):
+    """Early stopping at P x width gives the same decisions as decomposing everything."""
+    lo = rng.random((300, 2)) * 0.9
+    hi = lo + rng.choice([0.1, 0.03, 0.01], 300)[:, None]
+    p = 0.09
+    fast = prune_on_boxes(hos, lo, hi, eps=1e-3, max_proportion=p)
+    full = prune_on_boxes(hos, lo, hi, eps=1e-3)
+    assert np.array_equal(fast.truncated, full.proportion > p + 1e-12)
+    keep = ~fast.truncated
+    np.testing.assert_array_equal(fast.proportion[keep], full.proportion[keep])
+    np.testing.assert_allclose(fast.error[keep], full.error[keep], rtol=1e-6, atol=1e-12)
+    assert np.all(np.isnan(fast.error[fast.truncated]))
+    assert budget_exceed_count(0.09, 128) == 12 and budget_exceed_count(0.125, 128) == 17
+
+
+def test_results_do_not_depend_on_chunking(hos, rng):
+    lo = rng.random((200, 2)) * 0.9
+    hi = lo + 0.05
+    a = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
+    b = prune_on_boxes(hos, lo, hi, max_proportion=0.09, memory_limit_mb=0.5)
+    np.testing.assert_array_equal(a.proportion, b.proportion)
+    # float32 products may round differently in other batch sizes; nothing more than that
+    np.testing.assert_allclose(a.error, b.error, rtol=1e-4, atol=1e-7)
+
+
+def test_ct_architecture_batched_matches_explicit(ct_inr):
+    """Fourier features, SiLU and an output scale: the batched path equals per-box explicit pruning."""
+    from inr_amr_core import SpaceSlice
+
+    space = SpaceSlice.from_inr(ct_inr, fixed_inputs={"t": 0.5})
+    rng = np.random.default_rng(5)
+    lo = rng.uniform(-1, 0.5, (6, 3))
+    hi = lo + 0.2  # boxes where the ID keeps well under all neurons
+    ids = np.arange(6, dtype=np.uint64) + 100
+    stream = SampleStream(9)
+    res = prune_on_boxes(ct_inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids, eps=1e-3,
+                         error_samples=40, stream=stream)
+    for b in range(6):
+        pruned, _ = prune_on_box(ct_inr, lo[b], hi[b], eps=1e-3, stream=stream, element_id=int(ids[b]),
+                                 to_inputs=space.to_inputs)
+        pts = space.to_inputs(stream.points_in_boxes(ids[b:b + 1], lo[b:b + 1], hi[b:b + 1], 40, "error")[0])
+        dense = paper_relative_error(ct_inr.evaluate(pts)[:, 0][None], pruned.evaluate(pts)[:, 0][None])[0]
+        assert dense > 1e-4
+        assert res.error[b] == pytest.approx(dense, rel=1e-3)
+        assert res.proportion[b] == pytest.approx(sum(pruned.hidden_widths) / sum(ct_inr.hidden_widths))

@@ -1,0 +1,137 @@
+"""The vtkHyperTreeGrid / vtkUnstructuredGrid adapter, checked by walking the real VTK objects."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import vtk
+from vtkmodules.util import numpy_support
+
+from conftest import ct_like_inr
+from inr_amr_core import refine
+from inr_amr_core.vtk import (
+    result_to_hypertreegrid,
+    result_to_unstructured_grid,
+    tree_to_hypertreegrid,
+    write_htg,
+    write_vtu,
+)
+
+
+def walk_leaves(htg, array="value"):
+    """(bounds, value, level) of every leaf, found with VTK's own geometry cursor."""
+    vals = htg.GetCellData().GetArray(array)
+    cur = vtk.vtkHyperTreeGridNonOrientedGeometryCursor()
+    out = []
+
+    def walk(c):
+        if c.IsLeaf():
+            b = [0.0] * 6
+            c.GetBounds(b)
+            out.append((tuple(b), vals.GetValue(c.GetGlobalNodeIndex()), c.GetLevel()))
+            return
+        for i in range(c.GetNumberOfChildren()):
+            c.ToChild(i)
+            walk(c)
+            c.ToParent()
+
+    for idx in range(htg.GetMaxNumberOfTrees()):
+        htg.InitializeNonOrientedGeometryCursor(cur, idx)
+        if cur.HasTree():
+            walk(cur)
+    return out
+
+
+def check_htg_against_result(htg, res, inr):
+    leaves = walk_leaves(htg, inr.output_names[0])
+    d = res.tree.d
+    assert len(leaves) == res.tree.n_leaves == htg.GetNumberOfLeaves()
+    b = np.array([l[0] for l in leaves])
+    lo, hi = b[:, 0::2][:, :d], b[:, 1::2][:, :d]
+    ours_lo, ours_hi = res.tree.leaf_bounds()
+    key = lambda l, h: set(map(tuple, np.round(np.hstack([l, h]), 10)))  # noqa: E731
+    assert key(lo, hi) == key(ours_lo, ours_hi)
+    centres = 0.5 * (lo + hi)
+    direct = inr.evaluate(res.space.to_inputs(centres))[:, 0]
+    np.testing.assert_allclose([l[1] for l in leaves], direct, rtol=1e-6, atol=1e-7)
+    sizes = (hi - lo)[:, 0]
+    root = (res.tree.bounds[0, 1] - res.tree.bounds[0, 0]) / res.tree.root_grid[0]
+    np.testing.assert_allclose(sizes, root / 2.0 ** np.array([l[2] for l in leaves]))
+
+
+def test_hos_htg_leaves_and_values(hos):
+    res = refine(hos, method="pruning", max_iterations=6, device="cpu")
+    htg = result_to_hypertreegrid(res)
+    assert htg.GetDimension() == 2
+    check_htg_against_result(htg, res, hos)
+    cd = htg.GetCellData()
+    names = {cd.GetArrayName(i) for i in range(cd.GetNumberOfArrays())}
+    assert {"value", "level", "kept_proportion", "pruned_error", "tested_iteration"} <= names
+
+
+def test_3d_multi_root_htg():
+    inr = ct_like_inr(width=16, layers=2, features=8)
+    res = refine(inr, method="basic", tau=0.05, time=-0.5, root_grid=(2, 1, 3), uniform_refinements=1,
+                 max_iterations=2, max_dofs=None, device="cpu")
+    assert res.tree.levels.min() != res.tree.levels.max()  # genuinely adaptive
+    htg = result_to_hypertreegrid(res)
+    assert htg.GetDimension() == 3
+    check_htg_against_result(htg, res, inr)
+
+
+def test_partial_roots_build_only_their_trees():
+    inr = ct_like_inr(width=8, layers=2, features=4)
+    res = refine(inr, method="uniform", root_grid=(2, 2, 1), uniform_refinements=1, max_iterations=0, device="cpu")
+    htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, roots=[1, 2])
+    assert htg.GetNumberOfLeaves() == 2 * 8
+
+
+def test_refined_cells_hold_mean_of_children(hos):
+    res = refine(hos, method="uniform", uniform_refinements=1, max_iterations=0, device="cpu")
+    htg = result_to_hypertreegrid(res)
+    vals = numpy_support.vtk_to_numpy(htg.GetCellData().GetArray("value"))
+    assert vals.size == 5  # root + 4 children
+    assert vals[0] == pytest.approx(vals[1:].mean())
+
+
+def test_write_and_read_back(tmp_path, hos):
+    res = refine(hos, method="pruning", max_iterations=4, device="cpu")
+    path = write_htg(result_to_hypertreegrid(res), tmp_path / "out" / "hos.htg")
+    reader = vtk.vtkXMLHyperTreeGridReader()
+    reader.SetFileName(str(path))
+    reader.Update()
+    back = reader.GetOutput()
+    assert back.GetNumberOfLeaves() == res.tree.n_leaves
+    check_htg_against_result(back, res, hos)
+    assert oct(os.stat(path).st_mode & 0o777) != "0o600"
+    assert [p.name for p in path.parent.iterdir()] == ["hos.htg"]  # no temporary file left behind
+
+    vtu = write_vtu(result_to_unstructured_grid(res), tmp_path / "hos.vtu")
+    r2 = vtk.vtkXMLUnstructuredGridReader()
+    r2.SetFileName(str(vtu))
+    r2.Update()
+    ug = r2.GetOutput()
+    assert ug.GetNumberOfCells() == res.tree.n_leaves
+    assert ug.GetNumberOfPoints() == res.dofs
+    pts = numpy_support.vtk_to_numpy(ug.GetPoints().GetData())[:, :2]
+    np.testing.assert_allclose(numpy_support.vtk_to_numpy(ug.GetPointData().GetArray("value")),
+                               hos.evaluate(pts)[:, 0], rtol=1e-6, atol=1e-7)
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    """Writers go through atomic_write: a failure half-way leaves the previous file untouched."""
+    from inr_amr_core.checkpoint import atomic_write
+
+    target = tmp_path / "x.htg"
+    target.write_text("previous content")
+
+    def half_then_fail(tmp):
+        with open(tmp, "w") as fh:
+            fh.write("<VTKFile partial")
+        raise OSError("disk full (simulated)")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, half_then_fail)
+    assert target.read_text() == "previous content"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.htg"]
