@@ -331,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
 
+    from . import launch
+
+    launch.add_commands(sub)
     return parser
 
 
@@ -339,6 +342,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .amr import BudgetError, RefinementCancelled
     from .checkpoint import CheckpointError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .launch import TOOLS, run_paraview_tool
+
+    if argv and argv[0] in TOOLS and not (len(argv) == 2 and argv[1] in ("-h", "--help")):
+        # everything after the tool name belongs to ParaView (argparse would eat options like --mpi)
+        try:
+            return run_paraview_tool(argv[0], argv[1:])
+        except FileNotFoundError as exc:
+            print(f"inr-amr {argv[0]}: error: {exc}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

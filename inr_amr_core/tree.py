@@ -59,7 +59,7 @@ class BreadthFirstNodes:
     children_start : (M,) int64
         For refined nodes, the index of the first of their 2^d consecutive children; -1 for leaves.
     tree_start : (R + 1,) int64
-        Node offsets per root cell (every root cell is a tree).
+        Node offsets per root cell (a root cell without leaves, e.g. another worker's, has none).
     tree_depth : (R,) int64
         Deepest level of each tree.
     """
@@ -461,9 +461,7 @@ class LinearTree:
         order = np.lexsort((code, level, root))
         root, level, code, leaf_index = root[order], level[order], code[order], leaf_index[order]
         is_refined = leaf_index < 0
-        counts = np.bincount(root, minlength=self.n_roots)
-        if np.any(counts == 0):
-            raise ValueError("the leaves do not cover every root cell")
+        counts = np.bincount(root, minlength=self.n_roots)  # zero for root cells without leaves
         tree_start = np.concatenate([[0], np.cumsum(counts)])
         tree_depth = np.zeros(self.n_roots, np.int64)
         np.maximum.at(tree_depth, root, level)

@@ -63,8 +63,14 @@ def tree_to_hypertreegrid(
     *,
     roots: Sequence[int] | None = None,
     active_scalars: str | None = None,
+    split_roots: bool = True,
 ) -> vtkHyperTreeGrid:
     """Build a ``vtkHyperTreeGrid`` whose leaves are the tree's leaves.
+
+    When every leaf is below the root level, the HTG's root cells are the tree's level-1 cells
+    (``split_roots``): the same geometry and leaves, but 2^d times more root trees. VTK 9.2's
+    HyperTreeGrid contour (and dual grid) produce nothing inside a lone root tree, and the paper's
+    meshes start from a single element. The ``level`` array always counts from the tree's roots.
 
     Parameters
     ----------
@@ -73,7 +79,8 @@ def tree_to_hypertreegrid(
         Cell arrays given per leaf (in the tree's leaf order); refined cells get the mean of
         their children (NaN-aware: a refined cell is NaN only if all its children are).
     roots : sequence of int, optional
-        Build only these root trees (the others stay empty), e.g. one MPI rank's share.
+        Build only these root trees (the others stay empty), e.g. one MPI rank's share; default
+        every root cell that holds leaves.
     active_scalars : str, optional
         Array to make the active scalars (default: the first one).
 
@@ -81,6 +88,20 @@ def tree_to_hypertreegrid(
     -------
     vtkHyperTreeGrid
     """
+    level_offset = 0
+    if split_roots and tree.n_leaves and tree.levels.min() >= 1:
+        if roots is not None:  # root cells of the split grid that lie in the requested ones
+            fine = LinearTree(tuple(2 * n for n in tree.root_grid), tree.bounds)
+            parent = fine.coords >> 1
+            lin = np.zeros(len(parent), np.int64)
+            stride = 1
+            for a in range(tree.d):
+                lin += parent[:, a] * stride
+                stride *= tree.root_grid[a]
+            roots = np.flatnonzero(np.isin(lin, np.asarray(roots, np.int64)))
+            roots = fine.root_index(roots)
+        tree = LinearTree(tuple(2 * n for n in tree.root_grid), tree.bounds, tree.levels - 1, tree.coords)
+        level_offset = 1
     d = tree.d
     htg = vtkHyperTreeGrid()
     dims = [n + 1 for n in tree.root_grid] + [1] * (3 - d)
@@ -105,7 +126,8 @@ def tree_to_hypertreegrid(
     descriptor = vtkBitArray()
     # the array uses the packed bytes in place (no copy); keep them alive as long as it is used
     descriptor.SetVoidArray(packed, int(bits.size), 1)
-    build_roots = np.arange(tree.n_roots) if roots is None else np.unique(np.asarray(roots, np.int64))
+    present = np.flatnonzero(np.diff(nodes.tree_start) > 0)
+    build_roots = present if roots is None else np.intersect1d(np.asarray(roots, np.int64), present)
     keep = np.isin(nodes.root, build_roots)
     cursor = vtkHyperTreeGridNonOrientedCursor()
     offset = 0
@@ -136,7 +158,8 @@ def tree_to_hypertreegrid(
         cd.AddArray(arr)
         first = first or name
     # level of every cell (refined ones included)
-    level = numpy_support.numpy_to_vtk(np.ascontiguousarray(nodes.level[keep].astype(np.uint8)), deep=1)
+    level = numpy_support.numpy_to_vtk(np.ascontiguousarray((nodes.level[keep] + level_offset).astype(np.uint8)),
+                                       deep=1)
     level.SetName("level")
     cd.AddArray(level)
     target = active_scalars or first

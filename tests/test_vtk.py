@@ -20,8 +20,9 @@ from inr_amr_core.vtk import (
 
 
 def walk_leaves(htg, array="value"):
-    """(bounds, value, level) of every leaf, found with VTK's own geometry cursor."""
+    """(bounds, value, level array) of every leaf, found with VTK's own geometry cursor."""
     vals = htg.GetCellData().GetArray(array)
+    levels = htg.GetCellData().GetArray("level")
     cur = vtk.vtkHyperTreeGridNonOrientedGeometryCursor()
     out = []
 
@@ -29,7 +30,7 @@ def walk_leaves(htg, array="value"):
         if c.IsLeaf():
             b = [0.0] * 6
             c.GetBounds(b)
-            out.append((tuple(b), vals.GetValue(c.GetGlobalNodeIndex()), c.GetLevel()))
+            out.append((tuple(b), vals.GetValue(c.GetGlobalNodeIndex()), levels.GetValue(c.GetGlobalNodeIndex())))
             return
         for i in range(c.GetNumberOfChildren()):
             c.ToChild(i)
@@ -80,19 +81,41 @@ def test_3d_multi_root_htg():
     check_htg_against_result(htg, res, inr)
 
 
-def test_partial_roots_build_only_their_trees():
+@pytest.mark.parametrize("split", [False, True])
+def test_partial_roots_build_only_their_trees(split):
     inr = ct_like_inr(width=8, layers=2, features=4)
     res = refine(inr, method="uniform", root_grid=(2, 2, 1), uniform_refinements=1, max_iterations=0, device="cpu")
-    htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, roots=[1, 2])
+    htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, roots=[1, 2], split_roots=split)
     assert htg.GetNumberOfLeaves() == 2 * 8
+    lo = np.array([l[0][0::2] for l in walk_leaves(htg)])
+    # the leaves are those of root cells 1 = (1, 0, 0) and 2 = (0, 1, 0)
+    assert set(map(tuple, np.floor(lo[:, :2] + 1 + 1e-9).astype(int))) == {(1, 0), (0, 1)}
 
 
 def test_refined_cells_hold_mean_of_children(hos):
     res = refine(hos, method="uniform", uniform_refinements=1, max_iterations=0, device="cpu")
-    htg = result_to_hypertreegrid(res)
+    htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, split_roots=False)
     vals = numpy_support.vtk_to_numpy(htg.GetCellData().GetArray("value"))
     assert vals.size == 5  # root + 4 children
     assert vals[0] == pytest.approx(vals[1:].mean())
+    # by default the level-1 cells become the HTG's root trees (VTK's contour needs several trees)
+    split = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()})
+    assert split.GetMaxNumberOfTrees() == 4 and split.GetNumberOfLeaves() == 4
+    assert numpy_support.vtk_to_numpy(split.GetCellData().GetArray("level")).tolist() == [1, 1, 1, 1]
+
+
+def test_single_root_contour_works(ct_inr):
+    import vtk as _vtk
+
+    res = refine(ct_inr, method="uniform", uniform_refinements=2, max_iterations=0, time=1.0, device="cpu")
+    htg = result_to_hypertreegrid(res)
+    vals = res.leaf_values()
+    contour = _vtk.vtkHyperTreeGridContour()
+    contour.SetInputData(htg)
+    contour.SetValue(0, 0.5 * (vals.min() + vals.max()))
+    contour.SetInputArrayToProcess(0, 0, 0, _vtk.vtkDataObject.FIELD_ASSOCIATION_CELLS, "value")
+    contour.Update()
+    assert contour.GetOutput().GetNumberOfPoints() > 0
 
 
 def test_write_and_read_back(tmp_path, hos):

@@ -1,0 +1,82 @@
+"""``inr-amr paraview | pvpython | pvbatch``: start ParaView ready to read INR checkpoints.
+
+The launcher puts three things in the environment of the ParaView process:
+
+* ``PYTHONPATH``: this Python's site-packages (torch, inr_amr_core) and the source checkout;
+* the folder ``plugin/site`` whose ``sitecustomize.py`` applies the Python 3.11 workaround that Debian's
+  ParaView 5.11 needs to load any Python plugin (``inspect.getargspec``);
+* ``PV_PLUGIN_PATH``: the ``plugin`` folder, so the INR Checkpoint Reader is loaded at start-up.
+
+Arguments after the tool name go to ParaView unchanged, e.g. ``inr-amr pvbatch script.py --flag``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["plugin_dir", "paraview_environment", "run_paraview_tool", "add_commands", "TOOLS"]
+
+TOOLS = ("paraview", "pvpython", "pvbatch")
+PLUGIN_FILE = "inr_amr_plugin.py"
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def plugin_dir() -> Path:
+    """The folder holding ``inr_amr_plugin.py`` (``$INR_AMR_PLUGIN_DIR`` or ``plugin/`` of the checkout)."""
+    env = os.environ.get("INR_AMR_PLUGIN_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(project_root() / "plugin")
+    for c in candidates:
+        if (c / PLUGIN_FILE).is_file():
+            return c.resolve()
+    raise FileNotFoundError(
+        f"cannot find {PLUGIN_FILE} (looked in {', '.join(map(str, candidates))}); set INR_AMR_PLUGIN_DIR to the "
+        "plugin folder of an inr-amr checkout")
+
+
+def paraview_environment(base: dict | None = None) -> dict:
+    """The environment for a ParaView process that finds torch, the core and the plugin."""
+    env = dict(os.environ if base is None else base)
+    plugins = plugin_dir()
+    paths = [str(plugins / "site"), str(project_root()), sysconfig.get_paths()["purelib"]]
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join(paths + ([old] if old else []))
+    old_plugins = env.get("PV_PLUGIN_PATH")
+    env["PV_PLUGIN_PATH"] = os.pathsep.join([str(plugins)] + ([old_plugins] if old_plugins else []))
+    return env
+
+
+def run_paraview_tool(tool: str, args: list[str], *, replace_process: bool = True) -> int:
+    """Start ``tool`` (paraview, pvpython or pvbatch) with the project's environment."""
+    if tool not in TOOLS:
+        raise ValueError(f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
+    exe = shutil.which(tool)
+    if exe is None:
+        raise FileNotFoundError(f"{tool} is not on PATH; install ParaView (Debian: apt-get install paraview "
+                                "python3-paraview)")
+    env = paraview_environment()
+    if replace_process and hasattr(os, "execvpe"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execvpe(exe, [exe, *args], env)
+    return subprocess.call([exe, *args], env=env)
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    return run_paraview_tool(args.command, list(args.tool_args))
+
+
+def add_commands(sub) -> None:
+    for tool in TOOLS:
+        p = sub.add_parser(tool, help=f"start {tool} with the plugin loaded and the project's Python packages",
+                           add_help=False)
+        p.add_argument("tool_args", nargs=argparse.REMAINDER, help=f"arguments passed to {tool}")
+        p.set_defaults(func=_cmd)

@@ -1,0 +1,133 @@
+"""A checkpoint opened for interactive use: loaded once, refined per time value, results cached.
+
+This is what the ParaView reader keeps between pipeline updates: scrubbing back to a time step
+already refined with the same parameters returns the cached result instantly; changing any
+parameter or the file clears the cache.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .amr import RefinementResult, RefinementSettings, refine
+from .checkpoint import load_inr
+from .domain import detect_time_input
+from .inr import INR
+
+__all__ = ["RefinementSession", "share_of_roots"]
+
+log = logging.getLogger(__name__)
+
+
+def share_of_roots(n_roots: int, piece: int, n_pieces: int) -> np.ndarray:
+    """Root cells one of ``n_pieces`` parallel workers refines (round robin, so work is balanced)."""
+    if n_pieces < 1 or not 0 <= piece < n_pieces:
+        raise ValueError(f"piece {piece} of {n_pieces} is not a valid piece request")
+    return np.arange(piece, n_roots, n_pieces, dtype=np.int64)
+
+
+class RefinementSession:
+    """Holds one checkpoint and caches refinement results per (time, settings, share).
+
+    Parameters
+    ----------
+    max_cached : int, default 32
+        Results kept (least recently used ones are dropped first).
+
+    Examples
+    --------
+    >>> s = RefinementSession()
+    >>> s.open("../shared/inrs/hos_lists.ckpt")                      # doctest: +SKIP
+    >>> result, hit = s.result(RefinementSettings(max_iterations=3))  # doctest: +SKIP
+    """
+
+    def __init__(self, max_cached: int = 32) -> None:
+        self.max_cached = int(max_cached)
+        self._path: Path | None = None
+        self._load_options: dict = {}
+        self._stamp: tuple | None = None
+        self._inr: INR | None = None
+        self._cache: OrderedDict = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    # -------------------------------------------------------------- checkpoint
+    def open(self, path: str | os.PathLike | None, **load_options: Any) -> bool:
+        """Select a checkpoint (loading is deferred); returns True if this changed anything."""
+        new = Path(path) if path else None
+        if new == self._path and load_options == self._load_options:
+            return False
+        self._path, self._load_options = new, dict(load_options)
+        self._inr = None
+        self._stamp = None
+        self.clear()
+        return True
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def _file_stamp(self) -> tuple:
+        st = self._path.stat()
+        return (str(self._path.resolve()), st.st_mtime_ns, st.st_size)
+
+    @property
+    def inr(self) -> INR:
+        """The loaded INR (reloaded if the file changed on disk). Raises CheckpointError."""
+        if self._path is None:
+            raise ValueError("no checkpoint file selected")
+        stamp = self._file_stamp() if self._path.exists() else None
+        if self._inr is None or stamp != self._stamp:
+            self.clear()
+            self._inr = load_inr(self._path, **self._load_options)
+            self._stamp = stamp
+        return self._inr
+
+    def time_values(self, count: int) -> list[float]:
+        """``count`` evenly spaced values over the time input's range ([] if the INR has no time)."""
+        inr = self.inr
+        name = detect_time_input(inr)
+        if name is None or count < 1:
+            return []
+        lo, hi = inr.domain[inr.input_names.index(name)]
+        if count == 1:
+            return [float(hi)]
+        return [float(v) for v in np.linspace(lo, hi, int(count))]
+
+    # -------------------------------------------------------------- results
+    def clear(self) -> None:
+        """Forget every cached result."""
+        self._cache.clear()
+
+    def _key(self, settings: RefinementSettings, time: float | None, roots: Sequence[int] | None) -> tuple:
+        frozen = tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in astuple(settings))
+        return (self._stamp, frozen, None if time is None else float(time),
+                None if roots is None else tuple(int(r) for r in roots))
+
+    def result(
+        self,
+        settings: RefinementSettings,
+        time: float | None = None,
+        roots: Sequence[int] | None = None,
+        progress: Callable[[float, str], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> tuple[RefinementResult, bool]:
+        """The refinement for these settings at this time (cached); returns ``(result, cache_hit)``."""
+        inr = self.inr
+        key = self._key(settings, time, roots)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return self._cache[key], True
+        self.misses += 1
+        res = refine(inr, settings, time=time, roots=roots, progress=progress, cancel=cancel)
+        self._cache[key] = res
+        while len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
+        return res, False

@@ -1,0 +1,168 @@
+"""The ParaView plugin in the real pvpython / pvbatch / paraview (and mpirun), on real checkpoints."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, ct_like_inr
+from inr_amr_core import save_ct_checkpoint
+
+pytestmark = pytest.mark.paraview
+
+PLUGIN = ROOT / "plugin" / "inr_amr_plugin.py"
+PV_SCRIPTS = Path(__file__).parent / "pv"
+INR_AMR = Path(sys.executable).with_name("inr-amr")
+
+
+def plain_env(site: bool = False) -> dict:
+    """PYTHONPATH for a bare pvpython: the venv's packages and the checkout (no plugin auto-loading)."""
+    paths = ([str(ROOT / "plugin" / "site")] if site else []) + [str(ROOT), sysconfig.get_paths()["purelib"]]
+    env = {k: v for k, v in os.environ.items() if k not in ("PV_PLUGIN_PATH", "PYTHONPATH")}
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def run(cmd, env=None, timeout=600, cwd=None):
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=cwd)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def ct4d(tmp_path_factory) -> Path:
+    """A small 4D INR in the CT layout, made with the project's own code."""
+    path = tmp_path_factory.mktemp("ckpt") / "small_ct.pt"
+    return save_ct_checkpoint(ct_like_inr(width=32, layers=3, features=16, seed=1), path)
+
+
+@pytest.fixture(scope="module")
+def bad_file(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("bad") / "broken.ckpt"
+    p.write_text("this is not a checkpoint")
+    return p
+
+
+@pytest.fixture(scope="module")
+def compiled_plugin(tmp_path_factory) -> Path:
+    """Build the CMake plugin against Debian's ParaView into a fresh build folder."""
+    build = tmp_path_factory.mktemp("build")
+    cfg = run(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release"], timeout=600)
+    assert cfg.returncode == 0, cfg.stdout[-3000:] + cfg.stderr[-3000:]
+    b = run(["cmake", "--build", build, "-j2"], timeout=900)
+    assert b.returncode == 0, b.stdout[-3000:] + b.stderr[-3000:]
+    libs = list(build.rglob("INRAMR.so"))
+    assert libs, "the build produced no INRAMR.so"
+    return libs[0]
+
+
+def reader_checks(tool_cmd, load, plugin, env, tmp_path, hos_path, ct4d, bad_file):
+    cfg = {"load": load, "plugin": str(plugin), "hos": str(hos_path), "ct4d": str(ct4d), "bad": str(bad_file)}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    proc = run([*tool_cmd, PV_SCRIPTS / "reader_checks.py", tmp_path / "cfg.json", tmp_path / "out.json"], env=env)
+    assert (tmp_path / "out.json").exists(), f"pv script failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    return json.loads((tmp_path / "out.json").read_text()), proc
+
+
+def check_reader_findings(out):
+    assert out["reader_registered"]
+    assert out["hos_class"] == "vtkHyperTreeGrid"
+    assert out["hos_leaves"] == out["hos_expected_leaves"] > 1000
+    assert out["hos_max_value_error"] < 1e-5
+    assert {"value", "level", "kept_proportion", "pruned_error"} <= set(out["hos_arrays"])
+    assert out["hos_timesteps"] == []  # hos has no time input
+    assert out["hos_threshold_cells"] == out["hos_fine_leaves"] > 0
+    assert out["ct_timesteps"] == pytest.approx([-1.0, -0.5, 0.0, 0.5, 1.0])
+    assert out["ct_leaves_t-1"] > 64 and out["ct_leaves_t1"] > 64
+    assert out["ct_mesh_changes"], "the mesh should adapt to the field at each time"
+    assert out["ct_cache_hit"], "scrubbing back to a refined time step must hit the cache"
+    assert out["ct_param_change_refines"]
+    assert out["ct_max_value_error"] < 1e-5
+    assert out["slice_cells"] > 10 and out["slice_max_abs_x_offset"] < 1e-6
+    assert out["slice_value_max_error"] < 1e-6
+    assert out["contour_points"] > 10 and out["contour_value_spread"] < 0.25
+    assert out["bad_leaves"] == 0 and "not a PyTorch checkpoint" in out["bad_error"]
+    assert out["survived"]
+    # the cached time step is served far faster than a refinement
+    assert out["timings"]["cached_step"] < out["timings"]["second_step"]
+
+
+def test_load_py_plugin_in_pvpython(tmp_path, hos_path, ct4d, bad_file):
+    out, _ = reader_checks(["pvpython"], "py", PLUGIN, plain_env(), tmp_path, hos_path, ct4d, bad_file)
+    check_reader_findings(out)
+    print(json.dumps(out["timings"]))
+
+
+def test_launcher_autoloads_plugin_in_pvbatch(tmp_path, hos_path, ct4d, bad_file):
+    out, _ = reader_checks([INR_AMR, "pvbatch"], "auto", PLUGIN, None, tmp_path, hos_path, ct4d, bad_file)
+    check_reader_findings(out)
+
+
+def test_compiled_plugin_registers_reader(tmp_path, hos_path, compiled_plugin):
+    script = tmp_path / "so.py"
+    script.write_text(f"""
+from paraview.simple import *
+import paraview.simple as ps
+print("BEFORE", "INRCheckpointReader" in globals())
+LoadPlugin({str(compiled_plugin)!r}, remote=False, ns=globals())
+r = INRCheckpointReader(FileName={str(hos_path)!r})
+r.MaxIterations = 3
+r.UpdatePipeline()
+print("LEAVES", servermanager.Fetch(r).GetNumberOfLeaves())
+""")
+    proc = run(["pvpython", script], env=plain_env(site=True))
+    assert "BEFORE False" in proc.stdout, proc.stderr[-3000:]
+    assert "LEAVES 370" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+
+def test_xml_matches_decorators(tmp_path):
+    """xml/ holds exactly the proxy that the decorators of the .py plugin generate."""
+    out = tmp_path / "generated.xml"
+    proc = run(["pvpython", ROOT / "plugin" / "tools" / "export_xml.py", out], env=plain_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.read_text() == (ROOT / "xml" / "INRCheckpointReader.xml").read_text(), \
+        "xml/INRCheckpointReader.xml is stale: run `inr-amr pvpython plugin/tools/export_xml.py`"
+
+
+def test_mpi_pieces_union_equals_serial(tmp_path, hos_path):
+    """mpirun -np 2 pvbatch --mpi: each rank refines its share of root cells; together they are the serial run."""
+    if not shutil.which("mpirun"):
+        pytest.fail("mpirun is not installed (apt-get install openmpi-bin)")
+    script = tmp_path / "mpi.py"
+    script.write_text(f"""
+from paraview.simple import *
+r = INRCheckpointReader(FileName={str(hos_path)!r})
+r.RootGrid = [2, 3, 1]
+r.MaxIterations = 5
+r.MaxDOFs = 0
+r.UpdatePipeline()
+print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
+""")
+    log = tmp_path / "ranks.log"
+    env = {**os.environ, "INR_AMR_LOG": str(log), "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+    proc = run(["mpirun", "-np", "2", INR_AMR, "pvbatch", "--mpi", script], env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [l for l in log.read_text().splitlines() if "piece=" in l]
+    pieces = {}
+    for line in lines:
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        pieces[fields["piece"]] = fields
+    assert set(pieces) == {"0/2", "1/2"}, lines
+    assert all(int(p["leaves"]) > 0 for p in pieces.values()), "both ranks must do work"
+    assert len({p["pid"] for p in pieces.values()}) == 2
+    from inr_amr_core import load_inr, refine
+
+    serial = refine(load_inr(hos_path), root_grid=(2, 3), max_iterations=5, max_dofs=None)
+    assert sum(int(p["leaves"]) for p in pieces.values()) == serial.tree.n_leaves
+    xor = 0
+    for p in pieces.values():
+        xor ^= int(p["xor"], 16)
+    assert xor == int(np.bitwise_xor.reduce(serial.tree.element_ids())), "the union of leaves differs from serial"
