@@ -1,0 +1,125 @@
+"""ParaView views of INR Checkpoint Reader outputs (import inside pvpython / pvbatch / the GUI).
+
+Kept out of ``plugin/`` itself so that ParaView's plugin search path does not take it for a plugin.
+"""
+from __future__ import annotations
+
+import time
+
+from paraview.simple import (  # noqa: F401  (paraview.simple must be imported in the GUI's namespace too)
+    ColorBy,
+    CreateRenderView,
+    GetColorTransferFunction,
+    GetScalarBar,
+    Render,
+    SaveScreenshot,
+    Show,
+    Slice,
+)
+
+AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+UP = {"x": (0.0, 0.0, 1.0), "y": (0.0, 0.0, 1.0), "z": (0.0, 1.0, 0.0)}
+
+
+def finish(code: int = 0) -> None:
+    """Exit without ParaView's OpenGL teardown.
+
+    Under Xvfb, Mesa sometimes fails while destroying GLX contexts at interpreter exit (GLXBadContext),
+    turning a finished run into a non-zero exit status; everything has been written by then.
+    """
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def reader_proxy(filename: str, **properties):
+    """An INR Checkpoint Reader with the given properties (paraview.simple names, e.g. MaxDOFs=10000)."""
+    import paraview.simple as ps
+
+    factory = getattr(ps, "INRCheckpointReader", None)
+    if factory is None:
+        raise RuntimeError("the INR Checkpoint Reader is not loaded: start with `inr-amr pvbatch` or LoadPlugin() it")
+    return factory(FileName=filename, **properties)
+
+
+def htg_slice(source, axis: str = "x", position: float = 0.0):
+    """A slice of the HyperTreeGrid through ``axis = position`` (uses the HTG slicer, as HTGs need)."""
+    sl = Slice(Input=source)
+    # an axis-aligned cut of an HTG is itself a (2D) HTG: its cells are exactly the cut AMR cells
+    sl.HyperTreeGridSlicer = "Axis Aligned Plane"
+    origin = [0.0, 0.0, 0.0]
+    origin["xyz".index(axis)] = position
+    sl.HyperTreeGridSlicer.Origin = origin
+    sl.HyperTreeGridSlicer.Normal = list(AXES[axis])
+    return sl
+
+
+def render_with_edges(source, path: str, *, array: str = "value", axis: str | None = None, time: float | None = None,
+                      size=(900, 800), title: str | None = None, value_range=None, colormap: str = "Viridis (matplotlib)"):
+    """Render ``source`` as a surface with mesh edges coloured by a cell array; save a PNG.
+
+    Parameters
+    ----------
+    axis : {'x', 'y', 'z'} or None
+        Look along this axis (slices); None looks at the xy plane (2D meshes).
+    time : float, optional
+        Time to show.
+    value_range : (float, float), optional
+        Fixed colour range (default: the data range).
+
+    Returns
+    -------
+    float
+        Seconds from the start of this call to the written image (includes any refinement still pending).
+    """
+    from paraview.simple import Text
+
+    t0 = time_module.perf_counter()
+    view = CreateRenderView()
+    view.ViewSize = list(size)
+    view.OrientationAxesVisibility = 1
+    view.Background = [1.0, 1.0, 1.0]
+    try:
+        view.UseColorPaletteForBackground = 0
+    except AttributeError:
+        pass
+    if time is not None:
+        view.ViewTime = time
+    disp = Show(source, view)
+    disp.Representation = "Surface With Edges"
+    disp.EdgeColor = [0.15, 0.15, 0.15]
+    disp.LineWidth = 0.6
+    ColorBy(disp, ("CELLS", array))
+    lut = GetColorTransferFunction(array)
+    lut.ApplyPreset(colormap, True)
+    if value_range is not None:
+        lut.RescaleTransferFunction(float(value_range[0]), float(value_range[1]))
+    else:
+        disp.RescaleTransferFunctionToDataRange(False, True)
+    disp.SetScalarBarVisibility(view, True)
+    bar = GetScalarBar(lut, view)
+    bar.Title = array
+    bar.ComponentTitle = ""
+    bar.TitleColor = [0.1, 0.1, 0.1]
+    bar.LabelColor = [0.1, 0.1, 0.1]
+    normal = AXES.get(axis or "z")
+    view.CameraFocalPoint = [0.0, 0.0, 0.0]
+    view.CameraPosition = [5.0 * c for c in normal]
+    view.CameraViewUp = list(UP.get(axis or "z"))
+    view.CameraParallelProjection = 1
+    view.ResetCamera()
+    if title:
+        text = Text(Text=title)
+        tdisp = Show(text, view)
+        tdisp.FontSize = 14
+        tdisp.Color = [0.1, 0.1, 0.1]
+        tdisp.WindowLocation = "Upper Center"
+    Render(view)
+    SaveScreenshot(path, view, ImageResolution=list(size))
+    return time_module.perf_counter() - t0
+
+
+time_module = time

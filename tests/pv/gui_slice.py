@@ -1,0 +1,36 @@
+"""Run inside the ParaView GUI (paraview --script=gui_slice.py --exit): open a checkpoint, show a
+slice with mesh edges coloured by the INR value, save a screenshot. Config comes from the environment."""
+import json
+import os
+import sys
+import time
+
+from paraview.simple import *  # noqa: F403
+
+sys.path.insert(0, os.environ["INR_AMR_PVSCRIPTS"])
+from inr_amr_views import htg_slice  # noqa: E402
+
+out = {"started": True}
+t0 = time.perf_counter()
+reader = INRCheckpointReader(FileName=os.environ["INR_AMR_CKPT"])  # noqa: F405
+reader.Method = "Basic"
+reader.Tau = 0.02
+reader.MaxIterations = 2
+sl = htg_slice(reader, "y", 0.0)
+view = GetActiveViewOrCreate("RenderView")  # noqa: F405
+disp = Show(sl, view)  # noqa: F405
+disp.Representation = "Surface With Edges"
+ColorBy(disp, ("CELLS", "value"))  # noqa: F405
+disp.RescaleTransferFunctionToDataRange(False, True)
+Hide3DWidgets(proxy=sl)  # noqa: F405  (the slice plane widget would cover the image)
+out["reader_registered"] = True
+view.CameraPosition = [0, -5, 0]
+view.CameraFocalPoint = [0, 0, 0]
+view.CameraViewUp = [0, 0, 1]
+view.ResetCamera()
+Render(view)  # noqa: F405
+SaveScreenshot(os.environ["INR_AMR_PNG"], view, ImageResolution=[800, 700])  # noqa: F405
+out["seconds"] = time.perf_counter() - t0
+out["slice_cells"] = sl.GetDataInformation().GetNumberOfCells()
+with open(os.environ["INR_AMR_OUT"], "w") as fh:
+    json.dump(out, fh)

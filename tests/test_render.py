@@ -1,0 +1,96 @@
+"""Rendering under Xvfb: a pvbatch screenshot, the ParaView GUI scripted, and Qt event playback of Load New."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, ct_like_inr
+from imagecheck import assert_nontrivial
+from inr_amr_core import save_ct_checkpoint
+
+pytestmark = pytest.mark.paraview
+
+INR_AMR = Path(sys.executable).with_name("inr-amr")
+PVSCRIPTS = ROOT / "plugin" / "pvscripts"
+
+
+def xvfb() -> list[str]:
+    exe = shutil.which("xvfb-run")
+    if exe is None:
+        pytest.fail("xvfb-run is not installed (apt-get install xvfb): rendering needs an X server")
+    return [exe, "-a", "-s", "-screen 0 1280x1024x24"]
+
+
+@pytest.fixture(scope="module")
+def ct4d(tmp_path_factory) -> Path:
+    return save_ct_checkpoint(ct_like_inr(width=32, layers=3, features=16, seed=1),
+                              tmp_path_factory.mktemp("ck") / "small_ct.pt")
+
+
+def test_pvbatch_screenshot_2d(tmp_path, hos_path):
+    png, timing = tmp_path / "hos.png", tmp_path / "t.json"
+    proc = subprocess.run([*xvfb(), str(INR_AMR), "pvbatch", str(PVSCRIPTS / "screenshot.py"), str(hos_path), str(png),
+                           "--prop", "MaxDOFs=10000", "--timing", str(timing), "--title", "hos"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    stats = assert_nontrivial(png)
+    assert stats["width"] == 900
+    print("hos apply-to-image seconds:", json.loads(timing.read_text())["apply_to_image_seconds"])
+
+
+def test_pvbatch_screenshot_slice_3d(tmp_path, ct4d):
+    png, timing = tmp_path / "ct.png", tmp_path / "t.json"
+    proc = subprocess.run([*xvfb(), str(INR_AMR), "pvbatch", str(PVSCRIPTS / "screenshot.py"), str(ct4d), str(png),
+                           "--axis", "x", "--time", "1", "--prop", "Method=Basic", "--prop", "Tau=0.02",
+                           "--timing", str(timing)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert_nontrivial(png)
+    assert json.loads(timing.read_text())["refinements"] == 1
+
+
+def _gui_env(tmp_path, ckpt, autoload: bool) -> dict:
+    env = dict(os.environ)
+    env.update(INR_AMR_PVSCRIPTS=str(PVSCRIPTS), INR_AMR_CKPT=str(ckpt), INR_AMR_PNG=str(tmp_path / "gui.png"),
+               INR_AMR_OUT=str(tmp_path / "gui.json"), XDG_RUNTIME_DIR=str(tmp_path))
+    if not autoload:  # a bare ParaView: the packages and the 3.11 workaround, but no plugin until Load New
+        env.pop("PV_PLUGIN_PATH", None)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugin" / "site"), str(ROOT), sysconfig.get_paths()["purelib"]])
+    return env
+
+
+def _check_gui_output(tmp_path, proc):
+    out = tmp_path / "gui.json"
+    assert out.exists(), f"the GUI script did not finish:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    data = json.loads(out.read_text())
+    assert data["reader_registered"] and data["slice_cells"] > 10
+    assert_nontrivial(tmp_path / "gui.png", min_dark=0.001)
+    return data
+
+
+def test_gui_opens_checkpoint_and_saves_slice(tmp_path, ct4d):
+    script = Path(__file__).parent / "pv" / "gui_slice.py"
+    proc = subprocess.run([*xvfb(), str(INR_AMR), "paraview", "--dr", f"--script={script}", "--exit"],
+                          capture_output=True, text=True, timeout=600, env=_gui_env(tmp_path, ct4d, autoload=True))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _check_gui_output(tmp_path, proc)
+
+
+def test_gui_load_new_by_qt_event_playback(tmp_path, ct4d):
+    """Tools > Manage Plugins > Load New, played back as Qt events; the reader exists only after it."""
+    events = (Path(__file__).parent / "pv" / "load_new.xml.in").read_text()
+    events = events.replace("@PLUGIN@", str(ROOT / "plugin" / "inr_amr_plugin.py"))
+    events = events.replace("@SCRIPT@", str(Path(__file__).parent / "pv" / "gui_slice.py"))
+    (tmp_path / "events.xml").write_text(events)
+    paraview = shutil.which("paraview")
+    assert paraview, "paraview is not installed"
+    proc = subprocess.run([*xvfb(), paraview, "--dr", f"--test-script={tmp_path / 'events.xml'}", "--exit"],
+                          capture_output=True, text=True, timeout=600, env=_gui_env(tmp_path, ct4d, autoload=False))
+    assert "Couldn't find object" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
+    _check_gui_output(tmp_path, proc)
