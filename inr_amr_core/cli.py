@@ -229,46 +229,31 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .amr import PAPER_RMSE_SAMPLES
-    from .metrics import ReferenceSample
+    from .experiments import compare_methods
     from .plotting import plot_error_vs_dofs
 
     inr = _load(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     base = settings_from_args(args, method="pruning")
-    if base.rmse_samples == 0:
-        base = base.replace(rmse_samples=-1)
-    runs = {}
-    reference = None
+    per_method = {}
     for m in methods:
-        settings = base.replace(method=m)
+        s = base.replace(method=m)
         if m == "basic" and args.basic_error_samples:
-            settings = settings.replace(error_samples=args.basic_error_samples)
+            s = s.replace(error_samples=args.basic_error_samples)
         if m == "uniform" and args.uniform_max_dofs is not None:
-            settings = settings.replace(max_dofs=args.uniform_max_dofs or None)
-        if reference is None:
-            from .amr import resolve_slice
-
-            space = resolve_slice(inr, settings, args.time)
-            n = PAPER_RMSE_SAMPLES[space.dim] if settings.rmse_samples < 0 else settings.rmse_samples
-            reference = ReferenceSample.draw(inr.on(settings.device), space, n, settings.seed, settings.output_component)
-        result = _run_refine(inr, settings, args, m, reference=reference)
-        runs[m] = result
-        if not args.quiet:
-            print(f"\n{m}: {settings.criterion().describe()}")
-            _iteration_table(result.iterations)
-    table = {m: [{"iteration": r["iteration"], "leaves": r["leaves"], "dofs": r["dofs"],
-                  "conforming_dofs": r.get("conforming_dofs"), "rmse": r.get("rmse"),
-                  "seconds": round(sum(v for k, v in r["seconds"].items() if not k.startswith("test_")), 4)}
-                 for r in res.iterations] for m, res in runs.items()}
-    report = {"checkpoint": str(args.checkpoint), "rmse_points": int(reference.points.shape[0]),
-              "slice": runs[methods[0]].summary()["slice"],
-              "settings": {m: res.settings.to_dict() for m, res in runs.items()},
-              "stop_reason": {m: res.stop_reason for m, res in runs.items()},
-              "seconds": {m: res.seconds for m, res in runs.items()}, "iterations": table}
+            s = s.replace(max_dofs=args.uniform_max_dofs or None)
+        per_method[m] = s
+    comparison = compare_methods(
+        inr, per_method, methods, time=args.time, rmse_samples=base.rmse_samples or -1,
+        progress=lambda m: ProgressLine(f"[{m}] ", enabled=not args.quiet))
+    if not args.quiet:
+        for m, res in comparison.results.items():
+            print(f"\n{m}: {res.settings.criterion().describe()}")
+            _iteration_table(res.iterations)
+    report = {"checkpoint": str(args.checkpoint), **comparison.report()}
     if args.plot:
-        curves = {m: [(r["dofs"], r["rmse"]) for r in rows] for m, rows in table.items()}
-        path = plot_error_vs_dofs(curves, args.plot, title=f"{Path(args.checkpoint).name}: total RMSE vs DOFs")
+        path = plot_error_vs_dofs(comparison.curves(), args.plot,
+                                  title=f"{Path(args.checkpoint).name}: total RMSE vs DOFs")
         report["plot"] = str(path)
         print(f"wrote plot: {path}")
     if args.report:
@@ -331,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
 
-    from . import launch
+    from . import demo, launch, reproduce
 
+    demo.add_commands(sub)
+    reproduce.add_commands(sub)
     launch.add_commands(sub)
     return parser
 
