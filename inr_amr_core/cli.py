@@ -78,7 +78,8 @@ def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None
     g.add_argument("--component", type=int, default=0, help="output component (default 0)")
     g.add_argument("--relative-error", choices=("floored", "reference"), default="floored",
                    help="floored: the paper's relative error with a floor; reference: the research code's '+5'")
-    g.add_argument("--error-floor", type=float, default=1e-2, help="denominator floor as a fraction of the field RMS (default 0.01)")
+    g.add_argument("--error-floor", type=float, default=1.0,
+                   help="relative-error denominator floor, as a fraction of the field's RMS (default 1)")
     g.add_argument("--rmse-samples", type=int, default=0,
                    help="points for the total RMSE per iteration (0 = skip, -1 = paper's 262144 in 2D / 1048576 in 3D)")
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -273,6 +274,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import DEMOS, train_demo
+
+    names = sorted(DEMOS) if args.name == "all" else [args.name]
+    for name in names:
+        info = train_demo(name, args.output, steps=args.steps, seed=args.seed, threads=args.threads,
+                          progress=ProgressLine(f"[train {name}] ", enabled=not args.quiet))
+        print(f"{name}: fit RMSE {info['fit_rmse']:.3g} in {info['seconds']:.0f} s -> "
+              f"{Path(args.output) / info['checkpoint']}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
@@ -315,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file (.pt)")
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
+
+    from .training import DEMOS
+
+    p = sub.add_parser("train", help="regenerate the embedded demo INRs (fixed seeds, CPU, minutes)")
+    p.add_argument("name", choices=(*sorted(DEMOS), "all"))
+    p.add_argument("-o", "--output", default=str(Path(__file__).with_name("data")),
+                   help="output folder (default: the package's data folder)")
+    p.add_argument("--steps", type=int, help="override the demo's training steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: the demo's, 1)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     from . import demo, launch, reproduce
 

@@ -1,0 +1,401 @@
+"""Analytic fields ("phantoms") that the demo INRs are trained on (numpy only, vectorised).
+
+Every phantom takes points as an ``(N, k)`` float array **in the INR's input order** and returns
+``(N,)`` float64 values. The two CT phantoms also expose their sharp geometry as boolean masks
+(``*_regions``) so that tests can check what is where without looking at smoothed values.
+
+``sin_corner``
+    The paper's 2D benchmark ``sin(1 / (alpha + r))`` on ``[0, 1]^2`` (Section 4.1); inputs ``(x, y)``.
+``compressed_cube``
+    A simulated dynamic CT scan (Section 4.2): a cube with a cylindrical hole, compressed on four
+    sides by plates as ``t`` goes from -1 to 1; inputs ``(t, z, y, x)`` in ``[-1, 1]``.
+``log_pile``
+    An experimental-looking dynamic CT scan (Section 4.3): a woodpile of cylindrical logs in
+    alternating layers, clipped to a vertical cylinder, compressed in time, with smooth
+    reconstruction noise around it; inputs ``(t, z, y, x)`` in ``[-1, 1]``.
+
+The attenuation values are linear attenuation coefficients of realistic size (0.10 for the
+material), so an INR with output scale 0.1 has raw outputs of order 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "CUBE",
+    "LOG_PILE",
+    "compression",
+    "compressed_cube",
+    "compressed_cube_regions",
+    "compressed_cube_sdf",
+    "log_pile",
+    "log_pile_layer_heights",
+    "log_pile_noise",
+    "log_pile_regions",
+    "log_pile_sdf",
+    "sin_corner",
+]
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _points(points: np.ndarray, k: int, name: str) -> np.ndarray:
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != k:
+        raise ValueError(f"{name} takes points of shape (N, {k}), got {p.shape}")
+    return p
+
+
+def _logistic(u: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-u))`` without overflow warnings."""
+    return 0.5 * (1.0 + np.tanh(0.5 * u))
+
+
+def _smoothstep(u: np.ndarray) -> np.ndarray:
+    """0 for ``u <= 0``, 1 for ``u >= 1``, ``3u^2 - 2u^3`` between (C1)."""
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u)
+
+
+def compression(t: np.ndarray | float) -> np.ndarray:
+    """Compression progress ``s = (t + 1) / 2`` clipped to ``[0, 1]``: 0 at ``t = -1``, 1 at ``t = 1``.
+
+    Examples
+    --------
+    >>> compression(np.array([-1.0, 0.0, 1.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return np.clip((np.asarray(t, dtype=np.float64) + 1.0) * 0.5, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------------------------ 2D benchmark
+def sin_corner(points: np.ndarray, alpha: float = 1.0 / 50.0) -> np.ndarray:
+    """The paper's 2D benchmark ``f = sin(1 / (alpha + r))``, ``r = sqrt(x^2 + y^2)``, on ``[0, 1]^2``.
+
+    The oscillations get faster towards the corner ``(0, 0)`` (Mitchell 2013, Section 2.8).
+
+    Parameters
+    ----------
+    points : (N, 2) array_like
+        ``(x, y)``.
+    alpha : float, default 1/50
+        The paper's value.
+
+    Returns
+    -------
+    (N,) float64 in ``[-1, 1]``.
+
+    Examples
+    --------
+    >>> float(sin_corner([[0.0, 0.0]])[0]) == np.sin(50.0)
+    True
+    """
+    p = _points(points, 2, "sin_corner")
+    r = np.hypot(p[:, 0], p[:, 1])
+    return np.sin(1.0 / (alpha + r))
+
+
+# ------------------------------------------------------------------------------------ compressed cube
+#: Geometry and values of :func:`compressed_cube` (lengths in the ``[-1, 1]`` units of the inputs).
+CUBE = {
+    "half_width": 0.5,        # cube half-width at t = -1
+    "hole_radius": 0.2,       # radius of the cylindrical hole along z at t = -1
+    "lateral_strain": 0.2,    # x and y half-widths (and the hole) shrink by 20% at t = 1
+    "bulge": 0.1,             # top/bottom faces dome outward in z by up to 10% at t = 1
+    "plate_thickness": 0.1,
+    "plate_half_length": 0.6,  # plates are 1.2 long in the other horizontal direction and in z
+    "cube_value": 0.10,
+    "plate_value": 0.06,
+    "edge_width": 0.015,      # logistic width of the smoothed edges
+}
+
+
+def _cube_parts(p: np.ndarray) -> dict[str, np.ndarray]:
+    """Approximate signed distances (negative inside) of the cube's parts, in current coordinates."""
+    t, z, y, x = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+    c = CUBE
+    s = compression(t)
+    lateral = 1.0 - c["lateral_strain"] * s          # x, y scale factor of the deformation
+    a = c["half_width"] * lateral                       # current x, y half-width
+    # reference (undeformed) horizontal coordinates, for the dome of the top and bottom faces
+    xr = np.clip(x / lateral, -c["half_width"], c["half_width"]) / c["half_width"]
+    yr = np.clip(y / lateral, -c["half_width"], c["half_width"]) / c["half_width"]
+    dome = (1.0 - xr * xr) * (1.0 - yr * yr)
+    hz = c["half_width"] * (1.0 + c["bulge"] * s * dome)  # current z half-height above (x, y)
+    d_x = np.abs(x) - a
+    d_y = np.abs(y) - a
+    d_z = np.abs(z) - hz
+    d_outer = np.maximum(np.maximum(d_x, d_y), d_z)
+    d_hole = c["hole_radius"] * lateral - np.hypot(x, y)  # > 0 inside the hole
+    d_cube = np.maximum(d_outer, d_hole)
+    # plates: their inner faces touch the cube faces |x| = a (both +x and -x via |x|), same for y
+    half_t, half_l = 0.5 * c["plate_thickness"], c["plate_half_length"]
+    centre = a + half_t
+    d_px = np.maximum(np.maximum(np.abs(np.abs(x) - centre) - half_t, np.abs(y) - half_l), np.abs(z) - half_l)
+    d_py = np.maximum(np.maximum(np.abs(np.abs(y) - centre) - half_t, np.abs(x) - half_l), np.abs(z) - half_l)
+    return {"cube": d_cube, "outer": d_outer, "hole": d_hole, "plates": np.minimum(d_px, d_py)}
+
+
+def compressed_cube_sdf(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate signed distances (negative inside) to the cube material and to the plates.
+
+    Parameters
+    ----------
+    points : (N, 4) array_like
+        ``(t, z, y, x)`` in ``[-1, 1]``.
+
+    Returns
+    -------
+    d_cube, d_plates : (N,) float64
+
+    Examples
+    --------
+    >>> d_cube, d_plates = compressed_cube_sdf([[-1.0, 0.0, 0.0, 0.35]])
+    >>> bool(d_cube[0] < 0 < d_plates[0])
+    True
+    """
+    d = _cube_parts(_points(points, 4, "compressed_cube_sdf"))
+    return d["cube"], d["plates"]
+
+
+def compressed_cube(points: np.ndarray) -> np.ndarray:
+    """Simulated dynamic CT: a holed cube compressed on four sides by plates (paper Section 4.2).
+
+    Inputs ``(t, z, y, x)``, all in ``[-1, 1]``. With ``s = (t + 1) / 2`` (0 at ``t = -1``, 1 at
+    ``t = 1``) the motion is kinematic:
+
+    * the cube (half-width 0.5 at ``t = -1``) is squeezed in x and y: its half-widths are
+      ``0.5 (1 - 0.2 s)``, so 0.4 at ``t = 1``;
+    * its top and bottom faces dome outward in z: half-height ``0.5 (1 + 0.1 s phi)`` with
+      ``phi = (1 - X^2/0.25)(1 - Y^2/0.25)`` in undeformed coordinates (0.55 at the centre at ``t = 1``);
+    * the cylindrical hole along z through its centre (radius 0.2) shrinks with it (radius 0.16 at ``t = 1``);
+    * four plates (0.1 thick, 1.2 long in the other horizontal direction and in z, centred at
+      ``z = 0``) touch the four faces ``+x, -x, +y, -y`` and move inward with them. Seen from above
+      they form a frame at ``t = -1`` and a '#' at ``t = 1`` (their ends pass each other).
+
+    Values are linear attenuation coefficients: cube material 0.10, plates 0.06, air 0. Edges are
+    smoothed by a logistic of the signed distance of width 0.015
+    (``0.10 sigma(-d_cube / 0.015) + 0.06 sigma(-d_plates / 0.015)``), so the values lie in ``[0, 0.1]``.
+
+    Parameters
+    ----------
+    points : (N, 4) array_like
+        ``(t, z, y, x)``.
+
+    Returns
+    -------
+    (N,) float64
+
+    Examples
+    --------
+    >>> v = compressed_cube([[-1.0, 0.0, 0.0, 0.35], [-1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.45]])
+    >>> np.round(v, 2).tolist()   # cube wall, hole, +x plate at t = 1
+    [0.1, 0.0, 0.06]
+    """
+    d = _cube_parts(_points(points, 4, "compressed_cube"))
+    w = CUBE["edge_width"]
+    return CUBE["cube_value"] * _logistic(-d["cube"] / w) + CUBE["plate_value"] * _logistic(-d["plates"] / w)
+
+
+def compressed_cube_regions(points: np.ndarray) -> dict[str, np.ndarray]:
+    """Sharp geometry of :func:`compressed_cube` as boolean masks.
+
+    Returns
+    -------
+    dict
+        ``'cube'`` (cube material), ``'hole'`` (inside the hole and within the cube's outer
+        boundary), ``'plates'`` (any of the four plates) and ``'air'`` (neither cube nor plates:
+        the hole is air too).
+
+    Examples
+    --------
+    >>> r = compressed_cube_regions([[-1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.45]])
+    >>> r["hole"].tolist(), r["plates"].tolist()
+    ([True, False], [False, True])
+    """
+    d = _cube_parts(_points(points, 4, "compressed_cube_regions"))
+    cube = d["cube"] <= 0.0
+    plates = (d["plates"] <= 0.0) & ~cube
+    hole = (d["outer"] <= 0.0) & (d["hole"] > 0.0)
+    return {"cube": cube, "hole": hole, "plates": plates, "air": ~cube & ~plates}
+
+
+# ------------------------------------------------------------------------------------ log pile
+#: Geometry, values and noise of :func:`log_pile`.
+LOG_PILE = {
+    "n_layers": 6,
+    "logs_per_layer": 6,
+    "log_spacing": 0.25,        # horizontal distance between parallel logs: centres at +-0.125, +-0.375, +-0.625
+    "log_radius": 0.085,
+    "bottom": -0.375,           # height of the bottom layer's axes (the pile stands on it)
+    "layer_spacing": (0.15, 0.12),   # axis-to-axis distance of adjacent layers at t = -1 and t = 1
+    "flatten": (0.10, 0.05),    # at t = 1 the vertical radius shrinks by 10%, the horizontal one grows 5%
+    "sag": 0.04,                # at t = 1 the top layer's logs sag 0.04 at the middle (less lower down)
+    "clip_radius": 0.75,        # the pile is clipped to the vertical cylinder x^2 + y^2 <= 0.75^2
+    "log_value": 0.10,
+    "edge_width": 0.015,
+    "noise_rms": 0.005,         # RMS of the noise before masking (peaks about 0.02)
+    "noise_modes": 48,
+    "noise_seed": 20240501,
+    "noise_clearance": 0.03,    # the noise ramps from 0 on the object's surface to full over this distance
+    "noise_fade": 0.4,          # and fades as exp(-(distance / 0.4)^2) away from the object
+}
+
+
+def log_pile_layer_heights(t: np.ndarray | float) -> np.ndarray:
+    """Heights of the layers' log axes (before sagging) at times ``t``: shape ``t.shape + (n_layers,)``.
+
+    The bottom layer stays at ``z = -0.375``; the layer spacing shrinks linearly from 0.15 at
+    ``t = -1`` to 0.12 at ``t = 1``. Even layers (0, 2, 4) hold logs along x, odd ones along y.
+
+    Examples
+    --------
+    >>> np.round(log_pile_layer_heights(-1.0), 3).tolist()
+    [-0.375, -0.225, -0.075, 0.075, 0.225, 0.375]
+    """
+    lp = LOG_PILE
+    s = compression(t)
+    spacing = lp["layer_spacing"][0] + (lp["layer_spacing"][1] - lp["layer_spacing"][0]) * s
+    k = np.arange(lp["n_layers"], dtype=np.float64)
+    return lp["bottom"] + np.multiply.outer(spacing, k)
+
+
+def _log_pile_parts(p: np.ndarray) -> dict[str, np.ndarray]:
+    t, z, y, x = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+    lp = LOG_PILE
+    s = compression(t)
+    n_layers, n_logs, spacing = lp["n_layers"], lp["logs_per_layer"], lp["log_spacing"]
+    r_h = lp["log_radius"] * (1.0 + lp["flatten"][1] * s)       # (N,)
+    r_v = lp["log_radius"] * (1.0 - lp["flatten"][0] * s)
+    heights = log_pile_layer_heights(t)                            # (N, L)
+    k = np.arange(n_layers)
+    along_x = (k % 2) == 0                                         # (L,)
+    # the coordinate across the logs (h) and along them (u), per layer
+    h = np.where(along_x, y[:, None], x[:, None])                  # (N, L)
+    u = np.where(along_x, x[:, None], y[:, None])
+    first = -0.5 * (n_logs - 1) * spacing
+    j = np.clip(np.rint((h - first) / spacing), 0, n_logs - 1)     # nearest log of each layer
+    dh = h - (first + j * spacing)
+    rc = lp["clip_radius"]
+    sag = lp["sag"] * s[:, None] * (k / (n_layers - 1))[None, :] * (1.0 - np.clip(u / rc, -1.0, 1.0) ** 2)
+    dz = z[:, None] - (heights - sag)
+    q = np.sqrt((dh / r_h[:, None]) ** 2 + (dz / r_v[:, None]) ** 2)
+    d_layers = (q - 1.0) * np.minimum(r_h, r_v)[:, None]          # (N, L), approximate signed distance
+    nearest = np.argmin(d_layers, axis=1)
+    d_logs = d_layers[np.arange(p.shape[0]), nearest]
+    d_clip = np.hypot(x, y) - rc
+    d = np.maximum(d_logs, d_clip)
+    return {"d": d, "along_x": along_x[nearest], "layer": nearest}
+
+
+def log_pile_sdf(points: np.ndarray) -> np.ndarray:
+    """Approximate signed distance (negative inside) to the logs of :func:`log_pile`.
+
+    Examples
+    --------
+    >>> bool(log_pile_sdf([[-1.0, -0.375, 0.125, 0.0]])[0] < 0)   # on a log's axis
+    True
+    """
+    return _log_pile_parts(_points(points, 4, "log_pile_sdf"))["d"]
+
+
+def _noise_modes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequencies (cycles per unit; t slower), phases and amplitudes of the fixed-seed noise."""
+    lp = LOG_PILE
+    rng = np.random.default_rng(lp["noise_seed"])
+    n = lp["noise_modes"]
+    freq = rng.normal(0.0, 1.0, size=(n, 4)) * np.array([0.5, 2.0, 2.0, 2.0])   # (t, z, y, x)
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=n)
+    amp = rng.uniform(0.5, 1.0, size=n)
+    amp *= lp["noise_rms"] / np.sqrt(0.5 * np.sum(amp ** 2))   # RMS of a sum of cosines
+    return freq, phase, amp
+
+
+_NOISE = _noise_modes()
+
+
+def _masked_noise(p: np.ndarray, d: np.ndarray) -> np.ndarray:
+    lp = LOG_PILE
+    freq, phase, amp = _NOISE
+    outside = np.maximum(d, 0.0)
+    window = _smoothstep(outside / lp["noise_clearance"]) * np.exp(-(outside / lp["noise_fade"]) ** 2)
+    out = np.zeros(p.shape[0], dtype=np.float64)
+    live = window > 0.0
+    if live.any():
+        # float32 phases: plenty for a 0.005-RMS noise, and several times faster than float64 cosines
+        arg = (p[live].astype(np.float32) @ (2.0 * np.pi * freq.T).astype(np.float32)) + phase.astype(np.float32)
+        out[live] = (np.cos(arg) @ amp.astype(np.float32)).astype(np.float64) * window[live]
+    return out
+
+
+def log_pile_noise(points: np.ndarray) -> np.ndarray:
+    """The reconstruction-noise term of :func:`log_pile` alone (exactly 0 inside the logs).
+
+    A fixed-seed sum of 48 random Fourier modes in ``(t, z, y, x)`` (spatial frequencies about
+    2 cycles per unit, slower in t) with RMS 0.005, multiplied by a window that is 0 inside and on
+    the logs, reaches 1 at distance 0.03 from them and fades as ``exp(-(d / 0.4)^2)`` further away.
+
+    Examples
+    --------
+    >>> float(abs(log_pile_noise([[-1.0, -0.375, 0.125, 0.0]])[0]))   # inside a log
+    0.0
+    """
+    p = _points(points, 4, "log_pile_noise")
+    return _masked_noise(p, _log_pile_parts(p)["d"])
+
+
+def log_pile(points: np.ndarray) -> np.ndarray:
+    """An experimental-looking dynamic CT scan of a log pile (paper Section 4.3).
+
+    Inputs ``(t, z, y, x)``, all in ``[-1, 1]``; ``s = (t + 1) / 2``.
+
+    * Six layers of six parallel cylindrical logs (radius 0.085, 0.25 apart: axes at
+      ``+-0.125, +-0.375, +-0.625``); logs run along x in even layers (0, 2, 4) and along y in odd
+      ones, so adjacent layers cross at 90 degrees.
+    * The layers' axes are at ``z = -0.375 + k * spacing`` with the spacing shrinking from 0.15
+      at ``t = -1`` (adjacent layers overlap slightly: the pile is fused) to 0.12 at ``t = 1``.
+    * Compression also flattens the logs (vertical radius -10%, horizontal +5% at ``t = 1``) and
+      makes them sag: the axis of layer k drops by ``0.04 s (k/5) (1 - (u/0.75)^2)`` along its
+      length ``u``.
+    * The pile is clipped to the vertical cylinder ``x^2 + y^2 <= 0.75^2``: z-slices look circular.
+    * Values: logs 0.10 (logistic edges of width 0.015); around the object, smooth
+      reconstruction noise (:func:`log_pile_noise`, RMS 0.005, peaks about 0.02), exactly 0 inside
+      the logs and fading away from them. Values lie in about ``[-0.025, 0.1]``.
+
+    Parameters
+    ----------
+    points : (N, 4) array_like
+        ``(t, z, y, x)``.
+
+    Returns
+    -------
+    (N,) float64
+
+    Examples
+    --------
+    >>> v = log_pile([[-1.0, -0.375, 0.125, 0.0], [-1.0, -0.375, 0.0, 0.0]])
+    >>> round(float(v[0]), 3), abs(float(v[1])) < 0.03    # on a log axis; between two logs
+    (0.1, True)
+    """
+    p = _points(points, 4, "log_pile")
+    d = _log_pile_parts(p)["d"]
+    return LOG_PILE["log_value"] * _logistic(-d / LOG_PILE["edge_width"]) + _masked_noise(p, d)
+
+
+def log_pile_regions(points: np.ndarray) -> dict[str, np.ndarray]:
+    """Sharp geometry of :func:`log_pile` as boolean masks.
+
+    Returns
+    -------
+    dict
+        ``'log'`` (inside any log, within the clipping cylinder), ``'log_x'`` / ``'log_y'`` (inside a
+        log running along x / along y), ``'air'`` (not in a log; the noise lives there).
+
+    Examples
+    --------
+    >>> r = log_pile_regions([[-1.0, -0.375, 0.125, 0.0], [-1.0, -0.225, 0.0, 0.125]])
+    >>> r["log_x"].tolist(), r["log_y"].tolist()
+    ([True, False], [False, True])
+    """
+    parts = _log_pile_parts(_points(points, 4, "log_pile_regions"))
+    log = parts["d"] <= 0.0
+    return {"log": log, "log_x": log & parts["along_x"], "log_y": log & ~parts["along_x"], "air": ~log}
