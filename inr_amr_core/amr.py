@@ -89,7 +89,7 @@ class RefinementSettings:
     output_component : int, default 0
     relative_error : {'floored', 'reference'}, default 'floored'
         See :mod:`inr_amr_core.criteria`.
-    error_floor : float, default 0.01
+    error_floor : float, default 1.0
         Denominator floor, as a fraction of the field's RMS (floored mode).
     seed : int, default 0
     device : {'auto', 'cpu', 'cuda'}, default 'auto'
@@ -120,7 +120,7 @@ class RefinementSettings:
     fixed_inputs: dict = field(default_factory=dict)
     output_component: int = 0
     relative_error: str = "floored"
-    error_floor: float = 1e-2
+    error_floor: float = 1.0
     seed: int = 0
     device: str = "auto"
     rmse_samples: int = 0

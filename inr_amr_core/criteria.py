@@ -9,8 +9,12 @@ approximation infinitely wrong). We keep the paper's definition but floor the de
     error = mean( |f - g| / max(|f|, floor * scale) )
 
 where ``scale`` is the field's RMS over the refined box (estimated once per run from 4,096 seeded
-points) and ``floor`` (default 0.01) says which absolute deviations are negligible: one percent of
-the field's typical magnitude. Away from zero crossings this *is* the paper's relative error.
+points) and ``floor`` defaults to 1. The error is then relative to the local value wherever the
+field is at least its typical magnitude, and relative to that magnitude where the field is smaller
+(near zero crossings, in air): a mixed relative/absolute tolerance, like ``numpy.isclose`` with
+``rtol = atol / scale = T``. Measured on the simulated CT INR (level-4 elements, t = 1, T = 1e-3):
+floor 1 lets 84% of the air elements pass and refines 97% of those in the material; floor 0.01
+fails every air element, whose absolute pruning error (median 9e-6) is far below anything visible.
 
 ``mode='reference'`` reproduces the research code instead: Pruning uses
 ``mean|f - g| * mean(1 / |f + 5|)`` (it shifts both outputs by 5) and refines when ``> T``;
@@ -53,14 +57,14 @@ class RelativeError:
     Parameters
     ----------
     mode : {'floored', 'reference'}, default 'floored'
-    floor : float, default 0.01
+    floor : float, default 1.0
         Denominator floor as a fraction of ``scale`` (floored mode).
     scale : float, default 1.0
         Field magnitude (RMS over the box), set per run.
     """
 
     mode: str = "floored"
-    floor: float = 1e-2
+    floor: float = 1.0
     scale: float = 1.0
 
     def __post_init__(self) -> None:

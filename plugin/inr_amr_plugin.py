@@ -108,7 +108,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
                        error_samples=32, uniform_refinements=2, max_iterations=9, max_dofs=200_000,
                        memory_limit=1024.0, root_grid=(1, 1, 1), bounds=(0.0,) * 6, space_inputs="",
                        time_input="", fixed_inputs="", time_steps=11, component=0, device=0, seed=0,
-                       error_mode=0, error_floor=1e-2, activations="")
+                       error_mode=0, error_floor=1.0, activations="")
         self._last_error = ""
 
     # ------------------------------------------------------------------ helpers
@@ -383,7 +383,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
     def P21_SetRelativeError(self, value):
         self._set("error_mode", int(value))
 
-    @smproperty.doublevector(name="ErrorFloor", default_values=0.01, panel_visibility="advanced")
+    @smproperty.doublevector(name="ErrorFloor", default_values=1.0, panel_visibility="advanced")
     @smdomain.xml(_doc("Denominator floor of the relative error, as a fraction of the field's RMS."))
     def P22_SetErrorFloor(self, value):
         self._set("error_floor", float(value))

@@ -81,7 +81,7 @@ def test_basic_decisions_match_independent_computation(hos):
     stream = SampleStream(0)
     u = stream.unit_samples(tree.element_ids(), 32, 2, "basic")
     lo, hi = tree.leaf_bounds()
-    rel = RelativeError("floored", 1e-2, scale=float(np.sqrt(np.mean(hos.evaluate(
+    rel = RelativeError("floored", RefinementSettings().error_floor, scale=float(np.sqrt(np.mean(hos.evaluate(
         stream.points_in_domain(np.zeros(2), np.ones(2), 4096, "probe"))[:, 0] ** 2))))
     refined_expected = 0
     for i in range(tree.n_leaves):
