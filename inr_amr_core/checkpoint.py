@@ -27,13 +27,13 @@ import logging
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 
+from .fileio import atomic_write
 from .inr import INR, Activation, FourierFeatures, SUPPORTED_ACTIVATIONS
 
 __all__ = [
@@ -602,27 +602,6 @@ def inspect_checkpoint(path: str | os.PathLike, **kwargs: Any) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- writing
-def atomic_write(path: str | os.PathLike, write: Any) -> Path:
-    """Call ``write(tmp_path)`` then rename onto ``path``, so no half-written file is ever left behind."""
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return dest
-
-
 def _native_dict(inr: INR) -> dict:
     return {
         "format": NATIVE_FORMAT,

@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
+
+from .fileio import write_json
 
 __all__ = ["main", "build_parser", "settings_from_args"]
 
@@ -138,31 +139,6 @@ def _load(args: argparse.Namespace):
     return load_inr(args.checkpoint, layout=args.layout, activations=args.activations, sidecar=args.sidecar)
 
 
-def _write_json(path: str | os.PathLike, data: Any) -> Path:
-    from .checkpoint import atomic_write
-
-    text = json.dumps(data, indent=2, default=_json_default)
-
-    def write(tmp: str) -> None:
-        Path(tmp).write_text(text + "\n")
-
-    return atomic_write(path, write)
-
-
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
     head = f"{'it':>3} {'leaves':>9} {'DOFs':>9} {'conf.DOFs':>9} {'tested':>8} {'refined':>8} {'RMSE':>10} {'seconds':>8}"
     print(head, file=stream)
@@ -223,7 +199,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         summary = result.summary()
         summary["checkpoint"] = str(args.checkpoint)
         summary["outputs"] = outputs
-        outputs["report"] = str(_write_json(args.report, summary))
+        outputs["report"] = str(write_json(args.report, summary))
     for kind, path in outputs.items():
         print(f"wrote {kind}: {path}")
     return 0
@@ -258,7 +234,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         report["plot"] = str(path)
         print(f"wrote plot: {path}")
     if args.report:
-        print(f"wrote report: {_write_json(args.report, report)}")
+        print(f"wrote report: {write_json(args.report, report)}")
     return 0
 
 

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from . import phantoms
-from .checkpoint import atomic_write, save_ct_checkpoint, save_inr
+from .checkpoint import save_ct_checkpoint, save_inr
+from .fileio import atomic_write
 from .inr import INR, Activation, FourierFeatures
 
 __all__ = [

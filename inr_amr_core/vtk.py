@@ -25,6 +25,7 @@ from vtkmodules.vtkCommonDataModel import (
     vtkUnstructuredGrid,
 )
 
+from .fileio import json_default
 from .tree import LinearTree
 
 __all__ = [
@@ -183,18 +184,8 @@ def _aggregate_nan(nodes, values: np.ndarray, nchild: int) -> np.ndarray:
 def _summary_array(summary: Mapping) -> vtkStringArray:
     arr = vtkStringArray()
     arr.SetName(SUMMARY_FIELD)
-    arr.InsertNextValue(json.dumps(summary, default=_json_default))
+    arr.InsertNextValue(json.dumps(summary, default=json_default))
     return arr
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def result_leaf_arrays(result, leaf_values: np.ndarray | None = None, diagnostics: bool = True) -> dict:
@@ -261,7 +252,7 @@ def result_to_unstructured_grid(result) -> vtkUnstructuredGrid:
 
 
 def _atomic_xml_write(writer, data, path: str | os.PathLike) -> Path:
-    from .checkpoint import atomic_write
+    from .fileio import atomic_write
 
     def write(tmp: str) -> None:
         writer.SetFileName(tmp)
