@@ -14,7 +14,7 @@ import math
 import threading
 import time as time_module
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -430,6 +430,9 @@ def refine(
                     order = flagged[np.argsort(-outcome.priority[outcome.refine], kind="stable")]
                     to_refine = order[:_largest_prefix_within(tree, order, max_dofs)]
         secs["budget"] = time_module.perf_counter() - t1
+        if to_refine.size == 0:  # not even the most urgent element fits: the mesh stays as it is
+            stop = "max_dofs"
+            break
         t2 = time_module.perf_counter()
         new_tree, origin, is_child = tree.refine(to_refine)
         done = np.where(is_child, False, done[origin])

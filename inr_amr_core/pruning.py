@@ -22,6 +22,7 @@ decision is then known, so neither the remaining layers nor the pruned-network e
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -254,11 +255,6 @@ class PruneResult:
     seconds: dict = field(default_factory=dict)
 
 
-def _gather_rows(mat: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``mat[idx]`` for a batch of index lists: ``(out, in)``, ``(B, K)`` -> ``(B, K, in)``."""
-    return mat[idx]
-
-
 def _pruned_forward(inr: INR, x: torch.Tensor, ids: Sequence[IDResult], rows: Sequence[torch.Tensor]) -> torch.Tensor:
     """Evaluate each box's pruned network at its own points: ``x`` is ``(B, m, n_in)``.
 
@@ -336,8 +332,6 @@ def prune_on_boxes(
     -------
     PruneResult
     """
-    import time
-
     dev = resolve_device(device) if device is not None else inr.device
     model = inr.on(dev)
     lower = np.asarray(lower, dtype=np.float64)
@@ -356,7 +350,9 @@ def prune_on_boxes(
     per_box_bytes = id_samples * wmax * (2 * 4 + 8) + 2 * wmax * wmax * 8
     # chunks bounded by the memory limit, and kept small enough (~64 MB) that buffers are reused
     # instead of freshly page-faulted on every allocation
-    chunk = max(1, int(min(memory_limit_mb, _EFFICIENT_CHUNK_MB) * 2 ** 20 // max(per_box_bytes, 1)))
+    # on a GPU, fewer and larger chunks amortise kernel launches; the memory limit bounds them
+    target_mb = memory_limit_mb if dev.type == "cuda" else min(memory_limit_mb, _EFFICIENT_CHUNK_MB)
+    chunk = max(1, int(target_mb * 2 ** 20 // max(per_box_bytes, 1)))
     proportion = np.zeros(nbox)
     error = np.full(nbox, np.nan)
     ranks = np.full((nbox, n_hidden), -1, dtype=np.int64)

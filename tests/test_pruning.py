@@ -13,7 +13,6 @@ from inr_amr_core.pruning import (
     paper_relative_error,
     prune_on_box,
     prune_on_boxes,
-    pruned_network,
 )
 
 
