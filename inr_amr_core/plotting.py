@@ -11,6 +11,7 @@ METHOD_STYLES = {
     "uniform": dict(color="#555555", marker="s", label="Uniform"),
     "basic": dict(color="#1f77b4", marker="o", label="Basic"),
     "pruning": dict(color="#d62728", marker="^", label="Pruning"),
+    "pruning_floored": dict(color="#ff7f0e", marker="v", linestyle="--", label="Pruning (floored error)"),
 }
 
 
@@ -37,7 +38,7 @@ def plot_error_vs_dofs(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .checkpoint import atomic_write
+    from .fileio import atomic_write
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
     for name, pts in curves.items():

@@ -50,3 +50,13 @@ def test_reproduce_2d_quick(tmp_path):
     assert rec["sweeps"]["best_rmse_within_budget"]["pruning"] > 0
     assert (tmp_path / "2d_hos_error_vs_dofs.png").exists()
     assert len(rec["images"]) == 3
+
+
+def test_versus_uniform():
+    from inr_amr_core.reproduce import versus_uniform
+
+    curves = {"uniform": [(100, 0.1), (10000, 0.001)], "pruning": [(100, 0.1), (1000, 0.001)]}
+    v = versus_uniform(curves)["pruning"]
+    assert v["dofs"] == 1000 and v["uniform_dofs_for_same_rmse"] == pytest.approx(10000)
+    assert v["dof_ratio_uniform_over_method"] == pytest.approx(10)
+    assert v["uniform_rmse_at_same_dofs"] == pytest.approx(0.01)
