@@ -7,6 +7,7 @@ with ``inr-amr paraview`` (which also applies Debian 5.11's Python 3.11 workarou
 """
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import logging
 import math
@@ -30,9 +31,7 @@ from vtkmodules.vtkCommonCore import vtkOutputWindow  # noqa: E402
 from vtkmodules.vtkCommonDataModel import vtkDataObject, vtkHyperTreeGrid  # noqa: E402
 from vtkmodules.vtkCommonExecutionModel import vtkAlgorithm, vtkStreamingDemandDrivenPipeline  # noqa: E402
 
-try:
-    import inr_amr_core  # noqa: F401
-except ImportError:
+if importlib.util.find_spec("inr_amr_core") is None:
     # a source checkout: the core package sits next to plugin/ (this folder's parent)
     _ROOT = os.path.dirname(_HERE) if _HERE else None
     if _ROOT and os.path.isdir(os.path.join(_ROOT, "inr_amr_core")) and _ROOT not in sys.path:

@@ -72,3 +72,12 @@ def test_errors_are_clear_and_nonzero(tmp_path, hos_path):
     assert out.returncode == 2 and "no time input" in out.stderr
     out = run_cli("refine", hos_path, "--uniform-refinements", "6", "--max-dofs", "100")
     assert out.returncode == 2 and "max_dofs" in out.stderr
+
+
+def test_info_on_embedded_checkpoints():
+    from conftest import ROOT
+
+    for name, layout in (("sin_corner_2d.pt", "native"), ("ct_compression.pt", "ct4d"), ("logpile.pt", "ct4d")):
+        out = run_cli("info", ROOT / "inr_amr_core" / "data" / name, "--json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["layout"] == layout

@@ -166,3 +166,38 @@ print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
     for p in pieces.values():
         xor ^= int(p["xor"], 16)
     assert xor == int(np.bitwise_xor.reduce(serial.tree.element_ids())), "the union of leaves differs from serial"
+
+
+def test_embedded_checkpoints_open_in_the_reader(tmp_path):
+    """The three embedded demo INRs through the ParaView reader: leaves and values against direct evaluation."""
+    data = ROOT / "inr_amr_core" / "data"
+    script = tmp_path / "embedded.py"
+    script.write_text(f"""
+import json, sys
+import numpy as np
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from htgwalk import leaf_records
+from paraview import servermanager as sm
+from paraview.simple import *
+from inr_amr_core import load_inr
+out = {{}}
+for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt"):
+    path = {str(data)!r} + "/" + name
+    r = INRCheckpointReader(FileName=path, Method="Uniform", UniformRefinements=2, MaxIterations=0)
+    r.UpdatePipeline(0.5)
+    h = sm.Fetch(r)
+    rec = leaf_records(h)
+    c = np.c_[(rec[:, 0] + rec[:, 1]) / 2, (rec[:, 2] + rec[:, 3]) / 2, (rec[:, 4] + rec[:, 5]) / 2]
+    inr = load_inr(path)
+    x = c[:, :2] if inr.n_inputs == 2 else np.c_[np.full(len(c), 0.5), c[:, 2], c[:, 1], c[:, 0]]
+    out[name] = {{"leaves": h.GetNumberOfLeaves(), "err": float(np.abs(rec[:, 6] - inr.evaluate(x)[:, 0]).max()),
+                 "times": list(r.TimestepValues) if r.TimestepValues else []}}
+json.dump(out, open({str(tmp_path / 'out.json')!r}, "w"))
+""")
+    proc = run([INR_AMR, "pvpython", script])
+    assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["sin_corner_2d.pt"]["leaves"] == 16 and out["sin_corner_2d.pt"]["times"] == []
+    for name in ("ct_compression.pt", "logpile.pt"):
+        assert out[name]["leaves"] == 64 and len(out[name]["times"]) == 11
+    assert all(v["err"] < 1e-6 for v in out.values())

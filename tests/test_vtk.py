@@ -9,6 +9,7 @@ import vtk
 from vtkmodules.util import numpy_support
 
 from conftest import ct_like_inr
+from htgwalk import leaf_records
 from inr_amr_core import refine
 from inr_amr_core.vtk import (
     result_to_hypertreegrid,
@@ -21,27 +22,7 @@ from inr_amr_core.vtk import (
 
 def walk_leaves(htg, array="value"):
     """(bounds, value, level array) of every leaf, found with VTK's own geometry cursor."""
-    vals = htg.GetCellData().GetArray(array)
-    levels = htg.GetCellData().GetArray("level")
-    cur = vtk.vtkHyperTreeGridNonOrientedGeometryCursor()
-    out = []
-
-    def walk(c):
-        if c.IsLeaf():
-            b = [0.0] * 6
-            c.GetBounds(b)
-            out.append((tuple(b), vals.GetValue(c.GetGlobalNodeIndex()), levels.GetValue(c.GetGlobalNodeIndex())))
-            return
-        for i in range(c.GetNumberOfChildren()):
-            c.ToChild(i)
-            walk(c)
-            c.ToParent()
-
-    for idx in range(htg.GetMaxNumberOfTrees()):
-        htg.InitializeNonOrientedGeometryCursor(cur, idx)
-        if cur.HasTree():
-            walk(cur)
-    return out
+    return [(tuple(r[:6]), r[6], r[7]) for r in leaf_records(htg, (array, "level"))]
 
 
 def check_htg_against_result(htg, res, inr):
@@ -144,7 +125,7 @@ def test_write_and_read_back(tmp_path, hos):
 
 def test_failed_write_leaves_nothing(tmp_path):
     """Writers go through atomic_write: a failure half-way leaves the previous file untouched."""
-    from inr_amr_core.checkpoint import atomic_write
+    from inr_amr_core.fileio import atomic_write
 
     target = tmp_path / "x.htg"
     target.write_text("previous content")

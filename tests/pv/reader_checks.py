@@ -5,6 +5,7 @@ CONFIG: {"load": "py" | "so" | "auto", "plugin": path, "hos": path, "ct4d": path
 """
 import inspect
 import json
+import os
 import sys
 import time
 
@@ -15,7 +16,9 @@ import numpy as np  # noqa: E402
 from paraview import servermanager as sm  # noqa: E402
 from paraview.simple import *  # noqa: E402,F403
 from vtkmodules.util import numpy_support  # noqa: E402
-from vtkmodules.vtkCommonDataModel import vtkHyperTreeGridNonOrientedGeometryCursor  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+from htgwalk import leaf_records  # noqa: E402
 
 cfg = json.load(open(sys.argv[1]))
 out = {}
@@ -31,26 +34,7 @@ from inr_amr_core import load_inr, refine  # noqa: E402  (independent evaluation
 
 
 def leaves_of(htg, array="value"):
-    vals = htg.GetCellData().GetArray(array)
-    cur = vtkHyperTreeGridNonOrientedGeometryCursor()
-    res = []
-
-    def walk(c):
-        if c.IsLeaf():
-            b = [0.0] * 6
-            c.GetBounds(b)
-            res.append(b + [vals.GetValue(c.GetGlobalNodeIndex())])
-            return
-        for i in range(c.GetNumberOfChildren()):
-            c.ToChild(i)
-            walk(c)
-            c.ToParent()
-
-    for idx in range(htg.GetMaxNumberOfTrees()):
-        htg.InitializeNonOrientedGeometryCursor(cur, idx)
-        if cur.HasTree():
-            walk(cur)
-    return np.array(res).reshape(-1, 7)
+    return leaf_records(htg, (array,))
 
 
 def counters(r):
@@ -85,29 +69,7 @@ thr_out = sm.Fetch(thr)
 out["hos_threshold_class"] = thr_out.GetClassName()
 
 
-def unmasked_leaves(h):
-    cur = vtkHyperTreeGridNonOrientedGeometryCursor()
-    count = [0]
-
-    def walk(c):
-        if c.IsMasked():
-            return
-        if c.IsLeaf():
-            count[0] += 1
-            return
-        for i in range(c.GetNumberOfChildren()):
-            c.ToChild(i)
-            walk(c)
-            c.ToParent()
-
-    for idx in range(h.GetMaxNumberOfTrees()):
-        h.InitializeNonOrientedGeometryCursor(cur, idx)
-        if cur.HasTree():
-            walk(cur)
-    return count[0]
-
-
-out["hos_threshold_cells"] = unmasked_leaves(thr_out)
+out["hos_threshold_cells"] = len(leaf_records(thr_out, (), skip_masked=True))
 out["hos_fine_leaves"] = int(np.count_nonzero(expected.tree.levels >= 6))
 
 # ---------------------------------------------------------------- 4D: time steps, slice, contour, cache
