@@ -318,6 +318,11 @@ class INR:
         tail = f" -> {self.n_outputs}" + (f" {out_act}" if out_act != "identity" else "")
         return f"{self.n_inputs} -> {enc}{body} {act}{tail}".replace("  ", " ")
 
+    def __repr__(self) -> str:
+        # the dataclass default prints every weight tensor
+        inputs = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in zip(self.input_names, self.domain))
+        return f"INR({self.describe()}; {inputs}; {self.n_parameters:,} parameters)"
+
     def to(self, device: str | torch.device) -> "INR":
         """A copy with all tensors on ``device``."""
         dev = resolve_device(device)

@@ -95,6 +95,30 @@ def test_real_activations_match_scipy(hos, record_property):
     assert rate >= 0.9
 
 
+def test_zero_columns_match_scipy(rng):
+    """Dead neurons (columns zero in every matrix) are skipped internally; results equal scipy's."""
+    mats = np.array([decaying(rng, 80, 30, 2, gap=g) for g in (3, 7, 11, 19) for _ in range(3)])
+    dead = [0, 4, 5, 17, 29]
+    mats[:, :, dead] = 0.0
+    mats[0, :, 9] = 0.0  # zero in one matrix only: stays in the batch
+    rank_rate, piv_rate, res = agreement(list(mats), 1e-3)
+    assert rank_rate == 1.0 and piv_rate == 1.0
+    for b in range(len(mats)):
+        assert not np.isin(res.pivots[b, : int(res.rank[b])].numpy(), dead).any()
+    for b, z in enumerate(mats):
+        _, _, _, t = scipy_id(z, 1e-3)
+        np.testing.assert_allclose(res.interpolation[b, : t.shape[0]].numpy(), t, atol=1e-8)
+    # capped pivoting and the lazily computed interpolation agree with the undropped path
+    kept = interpolative_decomposition(torch.tensor(mats), 1e-3, max_rank=5, with_interpolation=False)
+    plain = interpolative_decomposition(torch.tensor(mats), 1e-3, max_rank=5, drop_zero_columns=False)
+    assert torch.equal(kept.rank, plain.rank) and torch.equal(kept.capped, plain.capped)
+    assert torch.equal(kept.pivots, plain.pivots)
+    rows = torch.arange(len(mats))
+    torch.testing.assert_close(kept.interpolation_for(rows), plain.interpolation, atol=1e-10, rtol=0)
+    everything_zero = interpolative_decomposition(torch.zeros(3, 10, 6), 1e-3)
+    assert everything_zero.rank.tolist() == [0, 0, 0] and everything_zero.interpolation.shape == (3, 0, 6)
+
+
 def test_rank_cap_and_capped_flag(rng):
     mats = np.array([decaying(rng, 64, 20, 1) for _ in range(5)])
     full = interpolative_decomposition(torch.tensor(mats), 1e-6)
