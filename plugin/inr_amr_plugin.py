@@ -282,7 +282,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
     def P05_SetTau(self, value):
         self._set("tau", float(value))
 
-    @smproperty.intvector(name="IDSamples", default_values=256)
+    @smproperty.intvector(name="IDSamples", label="ID Samples", default_values=256)
     @smdomain.intrange(min=1, max=4096)
     @smdomain.xml(_doc("Points per element for the interpolative decomposition (paper: 256, at least the layer "
                        "width).") + "<Hints>" + _show_for(0) + "</Hints>")
@@ -308,7 +308,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
     def P09_SetMaxIterations(self, value):
         self._set("max_iterations", int(value))
 
-    @smproperty.intvector(name="MaxDOFs", default_values=200000)
+    @smproperty.intvector(name="MaxDOFs", label="Max DOFs", default_values=200000)
     @smdomain.xml(_doc("DOF budget (mesh vertices). The mesh never ends above it: when the next refinement would "
                        "exceed it, the most urgent elements that fit are refined and refinement stops. "
                        "0 means no budget (use with care: 3D meshes grow 8x per level)."))

@@ -1,0 +1,37 @@
+"""Run inside the ParaView GUI by docs/tools/gui_screenshot.sh: open the embedded CT INR, show a slice
+at y = 0 with mesh edges, select the reader so the Properties panel shows its parameters."""
+import os
+import sys
+
+from paraview.simple import *  # noqa: F403
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(os.environ["INR_AMR_SCENE"]))))
+sys.path.insert(0, os.path.join(ROOT, "plugin", "pvscripts"))
+from inr_amr_views import htg_slice  # noqa: E402
+
+reader = INRCheckpointReader(registrationName="ct_compression.pt",  # noqa: F405
+                             FileName=os.path.join(ROOT, "inr_amr_core", "data", "ct_compression.pt"))
+reader.Threshold = 3e-4
+reader.Proportion = 0.075
+reader.MaxIterations = 3
+reader.MaxDOFs = 40000
+scene = GetAnimationScene()  # noqa: F405
+scene.UpdateAnimationUsingDataTimeSteps()
+scene.AnimationTime = 1.0
+sl = htg_slice(reader, "y", 0.0)
+view = GetActiveViewOrCreate("RenderView")  # noqa: F405
+disp = Show(sl, view)  # noqa: F405
+disp.Representation = "Surface With Edges"
+ColorBy(disp, ("CELLS", "value"))  # noqa: F405
+disp.RescaleTransferFunctionToDataRange(False, True)
+disp.SetScalarBarVisibility(view, True)
+Hide3DWidgets(proxy=sl)  # noqa: F405
+view.OrientationAxesVisibility = 1
+view.CameraPosition = [0, -5, 0]
+view.CameraFocalPoint = [0, 0, 0]
+view.CameraViewUp = [0, 0, 1]
+view.ResetCamera()
+SetActiveSource(reader)  # noqa: F405
+Render(view)  # noqa: F405
+with open(os.environ["INR_AMR_READY"], "w") as fh:
+    fh.write("ready\n")
