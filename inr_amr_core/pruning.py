@@ -160,16 +160,7 @@ def interpolative_decomposition(
         else:
             compact = z.index_select(2, cols)
         part = interpolative_decomposition(compact, eps, max_rank, with_interpolation, workspace, False)
-        r_rows = part.r_rows.new_zeros(bsz, part.r_rows.shape[1], w)
-        r_rows[:, :, cols] = part.r_rows
-        interp = None
-        if part.interpolation is not None:
-            interp = part.interpolation.new_zeros(bsz, part.interpolation.shape[1], w)
-            interp[:, :, cols] = part.interpolation
-        padding = torch.arange(part.pivots.shape[1], device=dev)[None, :] >= part.rank[:, None]
-        pivots = torch.where(padding, 0, cols[part.pivots])
-        return IDResult(rank=part.rank, pivots=pivots, r_diag=part.r_diag, interpolation=interp,
-                        capped=part.capped, r_rows=r_rows)
+        return _widen_columns(part, cols, w)
     f64 = torch.float64
     ws = workspace or Workspace(dev)
     z64 = ws.get("z64", tuple(z.shape), f64)
@@ -225,6 +216,71 @@ def interpolative_decomposition(
     pivots, r_diag, r_rows = pivots[:, :k], r_diag[:, :k], r_rows[:, :k, :].clone()
     interp = _interpolation_matrices(r_rows, pivots, rank) if with_interpolation else None
     return IDResult(rank=rank, pivots=pivots, r_diag=r_diag, interpolation=interp, capped=capped, r_rows=r_rows)
+
+
+def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
+    """The decomposition of matrices whose columns ``cols`` are ``part``'s and whose others are zero."""
+    bsz = part.rank.shape[0]
+    r_rows = part.r_rows.new_zeros(bsz, part.r_rows.shape[1], width)
+    r_rows[:, :, cols] = part.r_rows
+    interp = None
+    if part.interpolation is not None:
+        interp = part.interpolation.new_zeros(bsz, part.interpolation.shape[1], width)
+        interp[:, :, cols] = part.interpolation
+    padding = torch.arange(part.pivots.shape[1], device=cols.device)[None, :] >= part.rank[:, None]
+    pivots = torch.where(padding, 0, cols[part.pivots]) if cols.numel() else part.pivots
+    return IDResult(rank=part.rank, pivots=pivots, r_diag=part.r_diag, interpolation=interp,
+                    capped=part.capped, r_rows=r_rows)
+
+
+class _LiveNeurons:
+    """Hidden-layer forward passes that skip ReLU neurons found dead on the boxes seen so far.
+
+    A dead neuron's activations are exactly zero, so it can never be a pivot and its interpolation
+    weights are zero: leaving it out of the decomposition (and out of the next layer's inputs) changes
+    nothing but the cost. The neurons believed dead are still evaluated on every chunk, and any that
+    turns out alive there joins the live set, so the result is exact whatever the boxes.
+    """
+
+    def __init__(self, model: INR) -> None:
+        self.model = model
+        # layer -> sorted indices of the neurons believed live; kept with the model so that later calls
+        # (the next refinement iterations) start from it (a guess only: every chunk is still checked)
+        self.live: dict[int, torch.Tensor] = model.__dict__.setdefault("_live_neuron_guess", {})
+
+    def forward(self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, ws: Workspace):
+        """``(activations, neuron indices or None)`` of ``layer`` for the input rows ``h``."""
+        w, b = self.model.weights[layer], self.model.biases[layer]
+        act = self.model.activations[layer]
+        if in_cols is not None:  # h holds only the previous layer's live neurons
+            w = w[:, in_cols]
+        if act.name != "relu":  # only ReLU makes neurons exactly zero over whole regions
+            out = ws.get(f"h{layer % 2}", (h.shape[0], w.shape[0]), torch.float32)
+            return act.apply_(torch.addmm(b, h, w.T, out=out)), None
+        width = w.shape[0]
+        live = self.live.get(layer)
+        if live is None:  # first chunk: evaluate everything, then keep the neurons alive in it
+            out = act.apply_(torch.addmm(b, h, w.T))
+            found = (out.amax(dim=0) != 0).nonzero().squeeze(1) if h.shape[0] else torch.arange(width)
+            self.live[layer] = found.to(h.device)
+            if found.numel() == width:
+                return out, None
+            return out[:, found], found
+        out = act.apply_(torch.addmm(b[live], h, w[live].T))
+        dead = torch.ones(width, dtype=torch.bool, device=h.device)
+        dead[live] = False
+        rest = dead.nonzero().squeeze(1)
+        if rest.numel() and h.shape[0]:
+            pre = torch.addmm(b[rest], h, w[rest].T)
+            # one whole-tensor reduction (fast) settles the usual case; NaN counts as alive
+            woke = pre.amax(dim=0) > 0 if not bool(pre.max() <= 0) else None
+            if woke is not None and bool(woke.any()):  # alive on these boxes after all: widen, keeping the columns in order
+                live = torch.sort(torch.cat([live, rest[woke]])).values
+                self.live[layer] = live
+                out = act.apply_(torch.addmm(b[live], h, w[live].T))
+        if live.numel() == width:
+            return out, None
+        return out, live
 
 
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
@@ -391,6 +447,7 @@ def prune_on_boxes(
     truncated = np.zeros(nbox, dtype=bool)
     secs = {"sample": 0.0, "forward": 0.0, "decompose": 0.0, "error": 0.0}
     ws = Workspace(dev)
+    live_neurons = _LiveNeurons(model)
     with torch.no_grad():
         for s in range(0, nbox, chunk):
             e = min(nbox, s + chunk)
@@ -408,6 +465,7 @@ def prune_on_boxes(
             # costs neither the rest of the forward pass nor the rest of the decompositions
             h = model.encode(x).reshape(nb, id_samples, -1)
             h_boxes = torch.arange(nb, device=dev)  # chunk-box index of each row block of h
+            in_cols = None  # neurons of the previous layer that h holds (None: all of them)
             t_fwd = t_dec = 0.0
             for l in range(n_hidden):
                 ta = time.perf_counter()
@@ -417,13 +475,15 @@ def prune_on_boxes(
                 if a_idx.numel() != h_boxes.numel():
                     h = h[alive[h_boxes]]
                     h_boxes = a_idx
-                w, b = model.weights[l], model.biases[l]
-                out = ws.get(f"h{l % 2}", (a_idx.numel() * id_samples, w.shape[0]), torch.float32)
-                torch.addmm(b, h.reshape(-1, h.shape[-1]), w.T, out=out)
-                h = model.activations[l].apply_(out).view(a_idx.numel(), id_samples, -1)
+                h, cols = live_neurons.forward(l, h.reshape(-1, h.shape[-1]), in_cols, ws)
+                h = h.view(a_idx.numel(), id_samples, -1)
+                in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
-                res = interpolative_decomposition(h, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                res = interpolative_decomposition(h, eps, max_rank=cap, with_interpolation=False, workspace=ws,
+                                                  drop_zero_columns=False)
+                if cols is not None:
+                    res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank
                 chunk_ranks[a_idx, l] = res.rank
                 over = res.capped if exceed is None else (kept[a_idx] >= exceed) | res.capped

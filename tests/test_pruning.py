@@ -208,3 +208,40 @@ def test_ct_architecture_batched_matches_explicit(ct_inr):
         assert dense > 1e-4
         assert res.error[b] == pytest.approx(dense, rel=1e-3)
         assert res.proportion[b] == pytest.approx(sum(pruned.hidden_widths) / sum(ct_inr.hidden_widths))
+
+
+def test_relu_neurons_dead_on_early_boxes_still_count_later():
+    """The live-neuron shortcut must not hide a neuron that is dead on the first chunk but alive later.
+
+    Layer-0 neuron 0 fires only for x > 0.9; the first boxes lie in x < 0.5, the last ones in x > 0.9.
+    Ranks are checked box by box against scipy's pivoted QR of the activations on the same samples.
+    """
+    from inr_amr_core import INR, Activation
+
+    g = torch.Generator().manual_seed(3)
+    w0 = torch.randn(8, 2, generator=g)
+    b0 = torch.randn(8, generator=g) * 0.1
+    w0[0] = torch.tensor([10.0, 0.0])
+    b0[0] = -9.0
+    w0[1] = torch.tensor([-1.0, -1.0])  # dead everywhere on [0, 1]^2
+    b0[1] = -0.5
+    inr = INR([w0, torch.randn(8, 8, generator=g), torch.randn(1, 8, generator=g)],
+              [b0, torch.randn(8, generator=g) * 0.1, torch.zeros(1)],
+              [Activation("relu"), Activation("relu"), Activation("identity")])
+    lo = np.array([[0.05 * i, 0.1] for i in range(8)] + [[0.92, 0.1 * i] for i in range(8)])
+    hi = lo + 0.05
+    stream = SampleStream(4)
+    ids = np.arange(len(lo), dtype=np.uint64)
+    for limit in (512.0, 0.05):  # one chunk, then one box per chunk (the guess is learned on x < 0.5)
+        inr.__dict__.pop("_live_neuron_guess", None)
+        res = prune_on_boxes(inr, lo, hi, eps=1e-3, stream=stream, element_ids=ids, memory_limit_mb=limit)
+        pts = stream.points_in_boxes(ids, lo, hi, 256, "id")
+        with torch.no_grad():
+            _, acts = inr.forward(torch.tensor(pts, dtype=torch.float32), hidden=True)
+        for b in range(len(lo)):
+            expected = [scipy_id(layer[b].double().numpy(), 1e-3)[0] for layer in acts]
+            assert res.ranks[b].tolist() == expected, (limit, b)
+        # neuron 0 is alive (a pivot) on the x > 0.9 boxes only
+        assert acts[0][8:, :, 0].abs().max() > 0 and acts[0][:8, :, 0].abs().max() == 0
+    guess = inr.__dict__["_live_neuron_guess"][0].tolist()
+    assert 0 in guess and 1 not in guess  # widened by the late boxes; the dead neuron never joined
