@@ -166,10 +166,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"activations:   {', '.join(info['activations'])}")
     enc = info["encoding"]
     print(f"encoding:      {enc['type']}" + (f" ({enc['inputs']} -> {enc['features']} features)" if enc["type"] != "none" else ""))
-    print(f"parameters:    {info['parameters']}")
+    print(f"parameters:    {info['parameters']:,}")
     for k, v in info["metadata"].items():
         if k not in ("layout", "source"):
-            print(f"{k + ':':<15}{v}")
+            print(f"{k.replace('_', ' ') + ':':<14} {v}")
     return 0
 
 
