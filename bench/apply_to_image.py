@@ -14,8 +14,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugin", "pvscripts"))
 
-from inr_amr_views import finish, htg_slice, reader_proxy  # noqa: E402
-from paraview.simple import (ColorBy, CreateRenderView, Render, SaveScreenshot, Show)  # noqa: E402
+from inr_amr_views import finish, htg_slice, look_along, reader_proxy, show_with_edges  # noqa: E402
+from paraview.simple import CreateRenderView, Render, SaveScreenshot  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 HOS = os.path.join(ROOT, "..", "shared", "inrs", "hos_lists.ckpt")
@@ -27,9 +27,7 @@ def view_of(source, view_time=None):
     view.ViewSize = [900, 800]
     if view_time is not None:
         view.ViewTime = view_time  # before Show(), which updates the pipeline at the view's time
-    disp = Show(source, view)
-    disp.Representation = "Surface With Edges"
-    ColorBy(disp, ("CELLS", "value"))
+    show_with_edges(source, view, scalar_bar=False)
     return view
 
 
@@ -46,7 +44,7 @@ def main(out_path):
     def hos_image():
         r = reader_proxy(HOS, MaxDOFs=10000)
         v = view_of(r)
-        v.ResetCamera()
+        look_along(v, None)
         Render(v)
         SaveScreenshot(os.path.join(tmp, "hos.png"), v)
         res["hos_leaves"] = r.GetDataInformation().GetNumberOfCells()
@@ -60,9 +58,7 @@ def main(out_path):
                          NumberOfTimeSteps=3)
         s = htg_slice(r, "y", 0.0)
         v = view_of(s, view_time=1.0)
-        v.CameraPosition = [0, -5, 0]
-        v.CameraViewUp = [0, 0, 1]
-        v.ResetCamera()
+        look_along(v, "y")
         Render(v)
         SaveScreenshot(os.path.join(tmp, "ct_t1.png"), v)
         state.update(reader=r, view=v)

@@ -164,7 +164,6 @@ def main(argv=None) -> int:
     p.add_argument("--output", default=str(HERE / "results" / "bench.json"))
     args = p.parse_args(argv)
     repeats = 1 if args.quick else 3
-    torch.set_num_threads(torch.get_num_threads())
     hos = bench_hos(repeats)
     ct = bench_ct(repeats, args.quick)
     result = {

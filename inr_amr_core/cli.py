@@ -59,6 +59,8 @@ def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None:
+    from .amr import RefinementSettings
+
     g = p.add_argument_group("refinement (the paper's symbols as short flags)")
     if method:
         g.add_argument("--method", "-m", choices=("pruning", "basic", "uniform"), default="pruning")
@@ -79,8 +81,9 @@ def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None
     g.add_argument("--component", type=int, default=0, help="output component (default 0)")
     g.add_argument("--relative-error", choices=("floored", "reference"), default="floored",
                    help="floored: the paper's relative error with a floor; reference: the research code's '+5'")
-    g.add_argument("--error-floor", type=float, default=1.0,
-                   help="relative-error denominator floor, as a fraction of the field's RMS (default 1)")
+    g.add_argument("--error-floor", type=float, default=RefinementSettings.error_floor,
+                   help="relative-error denominator floor, as a fraction of the field's RMS "
+                        f"(default {RefinementSettings.error_floor:g})")
     g.add_argument("--rmse-samples", type=int, default=0,
                    help="points for the total RMSE per iteration (0 = skip, -1 = paper's 262144 in 2D / 1048576 in 3D)")
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -140,11 +143,13 @@ def _load(args: argparse.Namespace):
 
 
 def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
+    from .experiments import iteration_seconds
+
     head = f"{'it':>3} {'leaves':>9} {'DOFs':>9} {'conf.DOFs':>9} {'tested':>8} {'refined':>8} {'RMSE':>10} {'seconds':>8}"
     print(head, file=stream)
     for r in rows:
         rmse = f"{r['rmse']:.5f}" if "rmse" in r else "-"
-        secs = sum(v for k, v in r.get("seconds", {}).items() if not k.startswith("test_"))
+        secs = iteration_seconds(r)
         print(f"{r['iteration']:>3} {r['leaves']:>9} {r['dofs']:>9} {r.get('conforming_dofs', '-'):>9} "
               f"{r['tested']:>8} {r['refined']:>8} {rmse:>10} {secs:>8.2f}", file=stream)
 
@@ -173,11 +178,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_refine(inr, settings, args, label: str, reference=None):
+def _run_refine(inr, settings, args):
     from .amr import refine
 
-    progress = ProgressLine(f"[{label}] ", enabled=not args.quiet)
-    return refine(inr, settings, time=args.time, progress=progress, reference=reference)
+    progress = ProgressLine(f"[{settings.method}] ", enabled=not args.quiet)
+    return refine(inr, settings, time=args.time, progress=progress)
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
@@ -185,7 +190,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
     inr = _load(args)
     settings = settings_from_args(args)
-    result = _run_refine(inr, settings, args, settings.method)
+    result = _run_refine(inr, settings, args)
     if not args.quiet:
         print(f"{settings.method}: {result.space.describe()}")
         _iteration_table(result.iterations)
@@ -305,11 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
 
+    from .demo import DATA_DIR
     from .training import DEMOS
 
     p = sub.add_parser("train", help="regenerate the embedded demo INRs (fixed seeds, CPU, minutes)")
     p.add_argument("name", choices=(*sorted(DEMOS), "all"))
-    p.add_argument("-o", "--output", default=str(Path(__file__).with_name("data")),
+    p.add_argument("-o", "--output", default=str(DATA_DIR),
                    help="output folder (default: the package's data folder)")
     p.add_argument("--steps", type=int, help="override the demo's training steps")
     p.add_argument("--seed", type=int, default=0)

@@ -284,7 +284,7 @@ def _log_pile_parts(p: np.ndarray) -> dict[str, np.ndarray]:
     d_logs = d_layers[np.arange(p.shape[0]), nearest]
     d_clip = np.hypot(x, y) - rc
     d = np.maximum(d_logs, d_clip)
-    return {"d": d, "along_x": along_x[nearest], "layer": nearest}
+    return {"d": d, "along_x": along_x[nearest]}
 
 
 def log_pile_sdf(points: np.ndarray) -> np.ndarray:

@@ -144,23 +144,22 @@ def interpolative_decomposition(
     # Columns that are zero in every matrix of the batch (dead ReLU neurons, common in trained
     # networks) can never be pivots and have zero interpolation weights: decompose without them,
     # which cuts the Gram product by (live / w)^2, then put them back as zero columns.
-    live = torch.ones(w, dtype=torch.bool, device=dev)
     if drop_zero_columns and bsz and n and w:
         # two reductions are several times cheaper than materialising (z != 0)
         hi, lo = z.amax(dim=(0, 1)), z.amin(dim=(0, 1))
         live = (hi != 0) | (lo != 0)
-    if bool(live.any()) and not bool(live.all()):  # (an all-zero batch is trivial as it is)
-        cols = live.nonzero().squeeze(1)
-        if bool(torch.isfinite(hi).all() and torch.isfinite(lo).all()):
-            # a 0/1 selection matrix copies columns exactly, and much faster than index_select
-            # on the last axis (inf * 0 would be NaN, hence the finiteness check)
-            select = torch.zeros(w, cols.numel(), dtype=z.dtype, device=dev)
-            select[cols, torch.arange(cols.numel(), device=dev)] = 1
-            compact = torch.matmul(z, select)
-        else:
-            compact = z.index_select(2, cols)
-        part = interpolative_decomposition(compact, eps, max_rank, with_interpolation, workspace, False)
-        return _widen_columns(part, cols, w)
+        if bool(live.any()) and not bool(live.all()):  # (an all-zero batch is trivial as it is)
+            cols = live.nonzero().squeeze(1)
+            if bool(torch.isfinite(hi).all() and torch.isfinite(lo).all()):
+                # a 0/1 selection matrix copies columns exactly, and much faster than index_select
+                # on the last axis (inf * 0 would be NaN, hence the finiteness check)
+                select = torch.zeros(w, cols.numel(), dtype=z.dtype, device=dev)
+                select[cols, torch.arange(cols.numel(), device=dev)] = 1
+                compact = torch.matmul(z, select)
+            else:
+                compact = z.index_select(2, cols)
+            part = interpolative_decomposition(compact, eps, max_rank, with_interpolation, workspace, False)
+            return _widen_columns(part, cols, w)
     f64 = torch.float64
     ws = workspace or Workspace(dev)
     z64 = ws.get("z64", tuple(z.shape), f64)

@@ -30,16 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from .amr import RefinementSettings
+from .amr import RefinementSettings, refine
 from .checkpoint import load_inr
 from .experiments import Comparison, compare_methods
 from .fileio import atomic_write, write_json
+from .demo import DATA_DIR as DATA
 from .launch import paraview_environment, plugin_dir
 
 __all__ = ["EXPERIMENTS", "SCALES", "run_reproduction", "crossings", "add_commands"]
 
 SHARED_HOS = Path(__file__).resolve().parents[2] / "shared" / "inrs" / "hos_lists.ckpt"
-DATA = Path(__file__).resolve().parent / "data"
 
 #: the reference code's figures on hos (../shared/notes/reference-implementation.md): DOFs as it counts them
 #: (hanging vertices included) and the true RMSE of its meshes, per iteration
@@ -230,16 +230,15 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
         log("  (no pvbatch: skipping images)")
         return []
     jobs = []
+    vals = {m: res.leaf_values() for m, res in comparison.results.items()}
     for m, res in comparison.results.items():
-        htg = write_htg(result_to_hypertreegrid(res), out / f"{exp.name}_{m}.htg")
+        htg = write_htg(result_to_hypertreegrid(res, leaf_values=vals[m]), out / f"{exp.name}_{m}.htg")
         axes = ("x", "y") if exp.dim == 3 else (None,)
         for axis in axes:
             png = out / f"{exp.name}_{m}{'_' + axis + '0' if axis else ''}.png"
             title = f"{m.replace('_', ' ').capitalize()}: {res.tree.n_leaves} leaves, {res.dofs} DOFs" + (f", {axis} = 0" if axis else "")
             jobs.append({"htg": str(htg), "png": str(png), "axis": axis, "title": title})
     if exp.dim == 3:  # Pruning's mesh changing with time (Figures 5 and 7)
-        from .amr import refine
-
         # the same settings, two adaptive iterations fewer: these are pictures, not measurements
         pr = comparison.results["pruning"].settings
         for t in (-1.0, 0.0):
@@ -248,8 +247,7 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
             png = out / f"{exp.name}_pruning_y0_t{t:+.0f}.png"
             jobs.append({"htg": str(htg), "png": str(png), "axis": "y",
                          "title": f"Pruning at t = {t:+.0f}: {res.tree.n_leaves} leaves, y = 0"})
-    vals = [r.leaf_values() for r in comparison.results.values()]
-    vrange = [float(min(v.min() for v in vals)), float(max(v.max() for v in vals))]
+    vrange = [float(min(v.min() for v in vals.values())), float(max(v.max() for v in vals.values()))]
     spec = out / f"{exp.name}_render_jobs.json"
     spec.write_text(json.dumps({"jobs": jobs, "range": vrange}))
     cmd = [pvbatch, str(plugin_dir() / "pvscripts" / "render_htg.py"), str(spec)]
@@ -275,8 +273,6 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
     t0 = time.perf_counter()
     comparison = compare_methods(inr, per_method, time=exp.time, rmse_samples=scale[f"rmse_{exp.dim}d"])
     for label, overrides in exp.extra_runs.items():
-        from .amr import refine
-
         comparison.results[label] = refine(inr, per_method["pruning"].replace(**overrides), time=exp.time,
                                            reference=comparison.reference)
     seconds = time.perf_counter() - t0
@@ -350,8 +346,7 @@ def markdown_tables(result: dict) -> str:
         for m in rep["iterations"]:
             lines.append(f"| {m} | {_fmt(c['dofs_to_reach_common_rmse'][m], 4)} | {_fmt(c['rmse_at_common_dofs'][m], 3)} | "
                          f"{_fmt(c['best_rmse'][m], 3)} | {rep['stop_reason'][m]} |")
-        curves = {m: [(r["dofs"], r["rmse"]) for r in rows] for m, rows in rep["iterations"].items()}
-        vs = versus_uniform(curves)
+        vs = rec["versus_uniform"]
         lines += ["", "Against Uniform at each method's most accurate mesh:", "",
                   "| method | DOFs | RMSE | Uniform DOFs for that RMSE | ratio | Uniform RMSE at those DOFs |",
                   "| --- | --- | --- | --- | --- | --- |"]

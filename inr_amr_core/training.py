@@ -20,7 +20,6 @@ Command line (prints progress to stderr)::
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -33,7 +32,7 @@ import torch
 
 from . import phantoms
 from .checkpoint import save_ct_checkpoint, save_inr
-from .fileio import atomic_write
+from .fileio import write_json
 from .inr import INR, Activation, FourierFeatures
 
 __all__ = [
@@ -323,8 +322,9 @@ def _train(target_fn: TargetFn, inr: INR, steps: int, batch_size: int, lr: float
 
     start = time.perf_counter()
     dev = torch.device(device)
-    initial_rmse, _ = rmse_and_max(inr.to(dev))
-    module = inr.to(dev).as_torch_module().train()
+    inr_on_device = inr.to(dev)
+    initial_rmse, _ = rmse_and_max(inr_on_device)
+    module = inr_on_device.as_torch_module().train()
     params = list(module.weights) + list(module.biases)
     optimizer = torch.optim.Adam(params, lr=lr)
     warm = max(1, steps // 100) if warmup_steps is None else max(0, int(warmup_steps))
@@ -435,6 +435,9 @@ class DemoSpec:
     threads: int | None = None
 
 
+#: the paper's CT architecture (Section 4.2), used for both 4D demo INRs
+CT_ARCHITECTURE_ARGS = {"sigma_t": 0.1, "sigma_s": 0.3, "features": 128, "width": 256, "depth": 5, "output_scale": 0.1}
+
 DEMOS: dict[str, DemoSpec] = {
     "sin2d": DemoSpec(
         phantom=phantoms.sin_corner, architecture=relu_mlp_2d, steps=16000, batch_size=1024, lr=1e-2,
@@ -444,14 +447,12 @@ DEMOS: dict[str, DemoSpec] = {
         phantom=phantoms.compressed_cube, architecture=ct_architecture, steps=8000, batch_size=1024,
         lr=3e-3, file_name="ct_compression.pt", save=save_ct_checkpoint, edge_fraction=0.5,
         description="compressed holed cube (simulated dynamic CT, paper Section 4.2), 4D CT layout",
-        architecture_args={"sigma_t": 0.1, "sigma_s": 0.3, "features": 128, "width": 256, "depth": 5,
-                           "output_scale": 0.1}),
+        architecture_args=CT_ARCHITECTURE_ARGS),
     "logpile": DemoSpec(
         phantom=phantoms.log_pile, architecture=ct_architecture, steps=8000, batch_size=1024,
         lr=3e-3, file_name="logpile.pt", save=save_ct_checkpoint, edge_fraction=0.5,
         description="compressed log pile with reconstruction noise (paper Section 4.3), 4D CT layout",
-        architecture_args={"sigma_t": 0.1, "sigma_s": 0.3, "features": 128, "width": 256, "depth": 5,
-                           "output_scale": 0.1}),
+        architecture_args=CT_ARCHITECTURE_ARGS),
 }
 
 
@@ -518,9 +519,7 @@ def train_demo(
         "checkpoint": ckpt.name,
         "checkpoint_bytes": ckpt.stat().st_size,
     }
-    report_file = out / f"{spec.file_name}.train.json"
-    text = json.dumps(report, indent=1)
-    atomic_write(report_file, lambda tmp: Path(tmp).write_text(text + "\n"))
+    report_file = write_json(out / f"{spec.file_name}.train.json", report, indent=1)
     return {**report, "checkpoint": str(ckpt), "report_file": str(report_file)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = (ROOT / ".." / "shared").resolve()
 HOS = SHARED / "inrs" / "hos_lists.ckpt"
+INR_AMR = Path(sys.executable).with_name("inr-amr")
 
 sys.path.insert(0, str(ROOT))
 
@@ -68,12 +70,28 @@ def ct_inr():
     return ct_like_inr()
 
 
+@pytest.fixture(scope="module")
+def ct4d(tmp_path_factory) -> Path:
+    """A small 4D INR in the CT layout, made with the project's own code."""
+    from inr_amr_core import save_ct_checkpoint
+
+    path = tmp_path_factory.mktemp("ckpt") / "small_ct.pt"
+    return save_ct_checkpoint(ct_like_inr(width=32, layers=3, features=16, seed=1), path)
+
+
+def plain_env(site: bool = False) -> dict:
+    """PYTHONPATH for a bare pvpython: the venv's packages and the checkout (no plugin auto-loading)."""
+    paths = ([str(ROOT / "plugin" / "site")] if site else []) + [str(ROOT), sysconfig.get_paths()["purelib"]]
+    env = {k: v for k, v in os.environ.items() if k not in ("PV_PLUGIN_PATH", "PYTHONPATH")}
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
 def run_cli(*args, cwd=None, timeout=600, env=None):
     """Run the installed ``inr-amr`` (the venv's) and return the CompletedProcess."""
     import subprocess
 
-    exe = Path(sys.executable).with_name("inr-amr")
-    cmd = [str(exe), *map(str, args)] if exe.exists() else [sys.executable, "-m", "inr_amr_core.cli", *map(str, args)]
+    cmd = [str(INR_AMR), *map(str, args)] if INR_AMR.exists() else [sys.executable, "-m", "inr_amr_core.cli", *map(str, args)]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 

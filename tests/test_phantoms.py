@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from inr_amr_core import load_inr
+from inr_amr_core.demo import DATA_DIR
 from inr_amr_core.phantoms import (
     compressed_cube,
     compressed_cube_regions,
@@ -20,7 +21,7 @@ from inr_amr_core.phantoms import (
 )
 from inr_amr_core.training import DEMOS, ct_architecture, relu_mlp_2d, train_demo, train_inr
 
-DATA = Path(__file__).resolve().parents[1] / "inr_amr_core" / "data"
+DATA = DATA_DIR
 
 #: Upper bounds on the fit RMSE of the shipped checkpoints at 20,000 fresh points: about 1.5x what
 #: training reached at 65,536 points (sin2d 0.021, ct 0.00030, logpile 0.0018; see the

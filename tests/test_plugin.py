@@ -5,42 +5,23 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, ct_like_inr
-from inr_amr_core import save_ct_checkpoint
+from conftest import INR_AMR, ROOT, plain_env
 
 pytestmark = pytest.mark.paraview
 
 PLUGIN = ROOT / "plugin" / "inr_amr_plugin.py"
 PV_SCRIPTS = Path(__file__).parent / "pv"
-INR_AMR = Path(sys.executable).with_name("inr-amr")
-
-
-def plain_env(site: bool = False) -> dict:
-    """PYTHONPATH for a bare pvpython: the venv's packages and the checkout (no plugin auto-loading)."""
-    paths = ([str(ROOT / "plugin" / "site")] if site else []) + [str(ROOT), sysconfig.get_paths()["purelib"]]
-    env = {k: v for k, v in os.environ.items() if k not in ("PV_PLUGIN_PATH", "PYTHONPATH")}
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
 
 
 def run(cmd, env=None, timeout=600, cwd=None):
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env,
                           cwd=cwd)
     return proc
-
-
-@pytest.fixture(scope="module")
-def ct4d(tmp_path_factory) -> Path:
-    """A small 4D INR in the CT layout, made with the project's own code."""
-    path = tmp_path_factory.mktemp("ckpt") / "small_ct.pt"
-    return save_ct_checkpoint(ct_like_inr(width=32, layers=3, features=16, seed=1), path)
 
 
 @pytest.fixture(scope="module")

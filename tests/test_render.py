@@ -5,19 +5,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, ct_like_inr
+from conftest import INR_AMR, ROOT, plain_env
 from imagecheck import assert_nontrivial
-from inr_amr_core import save_ct_checkpoint
 
 pytestmark = pytest.mark.paraview
 
-INR_AMR = Path(sys.executable).with_name("inr-amr")
 PVSCRIPTS = ROOT / "plugin" / "pvscripts"
 
 
@@ -26,12 +22,6 @@ def xvfb() -> list[str]:
     if exe is None:
         pytest.fail("xvfb-run is not installed (apt-get install xvfb): rendering needs an X server")
     return [exe, "-a", "-s", "-screen 0 1280x1024x24"]
-
-
-@pytest.fixture(scope="module")
-def ct4d(tmp_path_factory) -> Path:
-    return save_ct_checkpoint(ct_like_inr(width=32, layers=3, features=16, seed=1),
-                              tmp_path_factory.mktemp("ck") / "small_ct.pt")
 
 
 def test_pvbatch_screenshot_2d(tmp_path, hos_path):
@@ -56,12 +46,10 @@ def test_pvbatch_screenshot_slice_3d(tmp_path, ct4d):
 
 
 def _gui_env(tmp_path, ckpt, autoload: bool) -> dict:
-    env = dict(os.environ)
+    # without autoload, a bare ParaView: the packages and the 3.11 workaround, but no plugin until Load New
+    env = dict(os.environ) if autoload else plain_env(site=True)
     env.update(INR_AMR_PVSCRIPTS=str(PVSCRIPTS), INR_AMR_CKPT=str(ckpt), INR_AMR_PNG=str(tmp_path / "gui.png"),
                INR_AMR_OUT=str(tmp_path / "gui.json"), XDG_RUNTIME_DIR=str(tmp_path))
-    if not autoload:  # a bare ParaView: the packages and the 3.11 workaround, but no plugin until Load New
-        env.pop("PV_PLUGIN_PATH", None)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugin" / "site"), str(ROOT), sysconfig.get_paths()["purelib"]])
     return env
 
 

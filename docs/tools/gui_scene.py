@@ -7,7 +7,7 @@ from paraview.simple import *  # noqa: F403
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(os.environ["INR_AMR_SCENE"]))))
 sys.path.insert(0, os.path.join(ROOT, "plugin", "pvscripts"))
-from inr_amr_views import htg_slice  # noqa: E402
+from inr_amr_views import htg_slice, look_along, show_with_edges  # noqa: E402
 
 reader = INRCheckpointReader(registrationName="ct_compression.pt",  # noqa: F405
                              FileName=os.path.join(ROOT, "inr_amr_core", "data", "ct_compression.pt"))
@@ -20,17 +20,10 @@ scene.UpdateAnimationUsingDataTimeSteps()
 scene.AnimationTime = 1.0
 sl = htg_slice(reader, "y", 0.0)
 view = GetActiveViewOrCreate("RenderView")  # noqa: F405
-disp = Show(sl, view)  # noqa: F405
-disp.Representation = "Surface With Edges"
-ColorBy(disp, ("CELLS", "value"))  # noqa: F405
-disp.RescaleTransferFunctionToDataRange(False, True)
-disp.SetScalarBarVisibility(view, True)
+show_with_edges(sl, view)
 Hide3DWidgets(proxy=sl)  # noqa: F405
 view.OrientationAxesVisibility = 1
-view.CameraPosition = [0, -5, 0]
-view.CameraFocalPoint = [0, 0, 0]
-view.CameraViewUp = [0, 0, 1]
-view.ResetCamera()
+look_along(view, "y")
 SetActiveSource(reader)  # noqa: F405
 Render(view)  # noqa: F405
 with open(os.environ["INR_AMR_READY"], "w") as fh:

@@ -19,6 +19,7 @@ from paraview import servermanager as sm  # noqa: E402
 
 from inr_amr_core import RefinementSettings, load_inr  # noqa: E402
 from inr_amr_core.experiments import compare_methods  # noqa: E402
+from inr_amr_core.fileio import write_json  # noqa: E402
 from inr_amr_core.plotting import plot_error_vs_dofs  # noqa: E402
 from inr_amr_core.vtk import write_htg  # noqa: E402
 
@@ -68,8 +69,7 @@ def main(argv=None) -> int:
     per_method = {m: base.replace(method=m, **cmp_cfg.get("per_method", {}).get(m, {}))
                   for m in ("uniform", "basic", "pruning")}
     t0 = time.perf_counter()
-    comparison = compare_methods(inr, per_method, time=times[-1], rmse_samples=cmp_cfg["rmse_samples"],
-                                 progress=lambda m: (lambda f, msg: None))
+    comparison = compare_methods(inr, per_method, time=times[-1], rmse_samples=cmp_cfg["rmse_samples"])
     compare_seconds = time.perf_counter() - t0
     plot = plot_error_vs_dofs(comparison.curves(), os.path.join(args.output, "error_vs_dofs.png"),
                               title=f"{os.path.basename(args.checkpoint)} at t = {times[-1]:+.1f}: RMSE vs DOFs")
@@ -85,11 +85,7 @@ def main(argv=None) -> int:
         "comparison": {**comparison.report(), "seconds_total": compare_seconds, "plot": str(plot)},
         "seconds_total": time.perf_counter() - t_start,
     }
-    rep = os.path.join(args.output, "report.json")
-    with open(rep + ".part", "w") as fh:
-        json.dump(report, fh, indent=2)
-    os.replace(rep + ".part", rep)
-    files.append(rep)
+    files.append(str(write_json(os.path.join(args.output, "report.json"), report)))
     print("\nThe main job wrote:")
     for f in files:
         print(f"  {f}")

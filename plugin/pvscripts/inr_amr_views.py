@@ -4,7 +4,7 @@ Kept out of ``plugin/`` itself so that ParaView's plugin search path does not ta
 """
 from __future__ import annotations
 
-import time
+import time as time_module
 
 from paraview.simple import (  # noqa: F401  (paraview.simple must be imported in the GUI's namespace too)
     ColorBy,
@@ -57,6 +57,25 @@ def htg_slice(source, axis: str = "x", position: float = 0.0):
     return sl
 
 
+def show_with_edges(source, view, array: str = "value", scalar_bar: bool = True):
+    """Show ``source`` in ``view`` as a surface with mesh edges, coloured by the cell array ``array``."""
+    disp = Show(source, view)
+    disp.Representation = "Surface With Edges"
+    ColorBy(disp, ("CELLS", array))
+    disp.RescaleTransferFunctionToDataRange(False, True)
+    if scalar_bar:
+        disp.SetScalarBarVisibility(view, True)
+    return disp
+
+
+def look_along(view, axis: str | None) -> None:
+    """Point the camera at the origin along ``axis`` ('x', 'y', 'z'; None: down z onto the xy plane)."""
+    view.CameraFocalPoint = [0.0, 0.0, 0.0]
+    view.CameraPosition = [5.0 * c for c in AXES[axis or "z"]]
+    view.CameraViewUp = list(UP[axis or "z"])
+    view.ResetCamera()
+
+
 def render_with_edges(source, path: str, *, array: str = "value", axis: str | None = None, time: float | None = None,
                       size=(900, 800), title: str | None = None, value_range=None, colormap: str = "Viridis (matplotlib)"):
     """Render ``source`` as a surface with mesh edges coloured by a cell array; save a PNG.
@@ -88,29 +107,20 @@ def render_with_edges(source, path: str, *, array: str = "value", axis: str | No
         pass
     if time is not None:
         view.ViewTime = time
-    disp = Show(source, view)
-    disp.Representation = "Surface With Edges"
+    disp = show_with_edges(source, view, array)
     disp.EdgeColor = [0.15, 0.15, 0.15]
     disp.LineWidth = 0.6
-    ColorBy(disp, ("CELLS", array))
     lut = GetColorTransferFunction(array)
     lut.ApplyPreset(colormap, True)
-    if value_range is not None:
+    if value_range is not None:  # (show_with_edges fitted it to the data range)
         lut.RescaleTransferFunction(float(value_range[0]), float(value_range[1]))
-    else:
-        disp.RescaleTransferFunctionToDataRange(False, True)
-    disp.SetScalarBarVisibility(view, True)
     bar = GetScalarBar(lut, view)
     bar.Title = array
     bar.ComponentTitle = ""
     bar.TitleColor = [0.1, 0.1, 0.1]
     bar.LabelColor = [0.1, 0.1, 0.1]
-    normal = AXES.get(axis or "z")
-    view.CameraFocalPoint = [0.0, 0.0, 0.0]
-    view.CameraPosition = [5.0 * c for c in normal]
-    view.CameraViewUp = list(UP.get(axis or "z"))
     view.CameraParallelProjection = 1
-    view.ResetCamera()
+    look_along(view, axis)
     if title:
         text = Text(Text=title)
         tdisp = Show(text, view)
@@ -121,5 +131,3 @@ def render_with_edges(source, path: str, *, array: str = "value", axis: str | No
     SaveScreenshot(path, view, ImageResolution=list(size))
     return time_module.perf_counter() - t0
 
-
-time_module = time

@@ -8,7 +8,7 @@ import time
 from paraview.simple import *  # noqa: F403
 
 sys.path.insert(0, os.environ["INR_AMR_PVSCRIPTS"])
-from inr_amr_views import htg_slice  # noqa: E402
+from inr_amr_views import htg_slice, look_along, show_with_edges  # noqa: E402
 
 out = {"started": True}
 t0 = time.perf_counter()
@@ -18,16 +18,10 @@ reader.Tau = 0.02
 reader.MaxIterations = 2
 sl = htg_slice(reader, "y", 0.0)
 view = GetActiveViewOrCreate("RenderView")  # noqa: F405
-disp = Show(sl, view)  # noqa: F405
-disp.Representation = "Surface With Edges"
-ColorBy(disp, ("CELLS", "value"))  # noqa: F405
-disp.RescaleTransferFunctionToDataRange(False, True)
+show_with_edges(sl, view, scalar_bar=False)
 Hide3DWidgets(proxy=sl)  # noqa: F405  (the slice plane widget would cover the image)
 out["reader_registered"] = True
-view.CameraPosition = [0, -5, 0]
-view.CameraFocalPoint = [0, 0, 0]
-view.CameraViewUp = [0, 0, 1]
-view.ResetCamera()
+look_along(view, "y")
 Render(view)  # noqa: F405
 SaveScreenshot(os.environ["INR_AMR_PNG"], view, ImageResolution=[800, 700])  # noqa: F405
 out["seconds"] = time.perf_counter() - t0
