@@ -82,3 +82,21 @@ def test_gui_load_new_by_qt_event_playback(tmp_path, ct4d):
                           capture_output=True, text=True, timeout=600, env=_gui_env(tmp_path, ct4d, autoload=False))
     assert "Couldn't find object" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
     _check_gui_output(tmp_path, proc)
+
+
+def test_demo_main_job_writes_everything_it_lists(tmp_path, ct4d):
+    """The README's main job (`inr-amr demo`), on a small 4D INR so that it takes seconds."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([str(INR_AMR), "demo", "--quick", "--checkpoint", str(ct4d), "-o", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    listed = [Path(line.strip()) for line in proc.stdout.split("The main job wrote:")[1].splitlines() if line.strip()]
+    assert listed and all(p.is_file() for p in listed)
+    names = {p.name for p in listed}
+    for t in ("tm1_0", "tp0_0", "tp1_0"):
+        assert {f"ct_pruning_{t}.htg", f"slice_x0_{t}.png", f"slice_y0_{t}.png"} <= names
+        assert_nontrivial(out / f"slice_y0_{t}.png", min_dark=0.001)
+    assert {"error_vs_dofs.png", "report.json"} <= names
+    report = json.loads((out / "report.json").read_text())
+    assert [s["time"] for s in report["time_steps"]] == [-1.0, 0.0, 1.0]
+    assert set(report["comparison"]["iterations"]) == {"uniform", "basic", "pruning"}
