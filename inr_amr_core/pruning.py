@@ -10,9 +10,10 @@ How the pivoted QR is computed, for thousands of boxes at once: the R factor of 
 of ``Z`` is the factor of a diagonally pivoted Cholesky decomposition of the Gram matrix
 ``G = Z^T Z`` (both pick, at every step, the column with the largest residual norm, and the residual
 norms are the Schur complement's diagonal). ``G`` is formed in float64 from the float32 activations
-(products of float32 numbers are exact in float64), by one BLAS ``syrk`` per box on the CPU or a
-batched matmul on CUDA; the pivoting then runs left-looking, one pivot per step for every box of the
-batch at once, costing ``O(k^2 w)`` per box instead of ``O(n w k)`` for Householder QR. Residual norms
+(products of float32 numbers are exact in float64) by a batched matmul; on the CPU the forward pass,
+the float64 copy and the Gram product run on blocks of boxes small enough to stay in cache. The
+pivoting then runs left-looking, one pivot per step for every box of the chunk at once, costing
+``O(k^2 w)`` per box instead of ``O(n w k)`` for Householder QR. Residual norms
 are accurate to about ``1e-8 * R[0, 0]``, far below any useful ``eps`` and below the float32 noise of
 the activations themselves; the tests compare ranks and pivots with ``scipy.linalg.qr(pivoting=True)``.
 
@@ -160,18 +161,48 @@ def interpolative_decomposition(
                 compact = z.index_select(2, cols)
             part = interpolative_decomposition(compact, eps, max_rank, with_interpolation, workspace, False)
             return _widen_columns(part, cols, w)
-    f64 = torch.float64
     ws = workspace or Workspace(dev)
-    z64 = ws.get("z64", tuple(z.shape), f64)
+    z64 = ws.get("z64", tuple(z.shape), torch.float64)
     z64.copy_(z)
-    kmax_all = min(n, w)
+    grams = ws.get("gram", (bsz, w, w), torch.float64)
+    torch.bmm(z64.transpose(1, 2), z64, out=grams)  # G = Z^T Z, exact products of float32 numbers
+    return pivoted_cholesky(grams, min(n, w), eps, max_rank, with_interpolation, ws)
+
+
+def pivoted_cholesky(
+    grams: torch.Tensor,
+    max_steps: int,
+    eps: float,
+    max_rank: torch.Tensor | int | None = None,
+    with_interpolation: bool = True,
+    workspace: Workspace | None = None,
+) -> IDResult:
+    """The interpolative decompositions of matrices ``Z_b`` given only their Gram matrices.
+
+    Parameters
+    ----------
+    grams : torch.Tensor
+        ``(B, w, w)`` float64 ``Z_b^T Z_b`` (left unchanged).
+    max_steps : int
+        Upper bound of the rank, ``min(rows, w)`` of the ``Z_b``.
+    eps, max_rank, with_interpolation, workspace
+        As in :func:`interpolative_decomposition`.
+
+    Returns
+    -------
+    IDResult
+    """
+    f64 = torch.float64
+    bsz, w, _ = grams.shape
+    dev = grams.device
+    ws = workspace or Workspace(dev)
+    kmax_all = min(max_steps, w)
     if max_rank is None:
         cap = torch.full((bsz,), kmax_all, dtype=torch.int64, device=dev)
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
-    grows = ws.get("gram", (bsz, w, w), f64)
-    torch.bmm(z64.transpose(1, 2), z64, out=grows)  # G = Z^T Z, exact products of float32 numbers
+    grows = grams
     resid = torch.diagonal(grows, dim1=1, dim2=2).clone()  # squared residual column norms
     top = resid.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
     thresh = (eps * eps) * top
@@ -237,49 +268,95 @@ class _LiveNeurons:
 
     A dead neuron's activations are exactly zero, so it can never be a pivot and its interpolation
     weights are zero: leaving it out of the decomposition (and out of the next layer's inputs) changes
-    nothing but the cost. The neurons believed dead are still evaluated on every chunk, and any that
-    turns out alive there joins the live set, so the result is exact whatever the boxes.
+    nothing but the cost. The neurons believed dead are still evaluated on every block of boxes, and
+    any that turns out alive there joins the live set, so the result is exact whatever the boxes.
     """
 
     def __init__(self, model: INR) -> None:
         self.model = model
         # layer -> sorted indices of the neurons believed live; kept with the model so that later calls
-        # (the next refinement iterations) start from it (a guess only: every chunk is still checked)
+        # (the next refinement iterations) start from it (a guess only: every block is still checked)
         self.live: dict[int, torch.Tensor] = model.__dict__.setdefault("_live_neuron_guess", {})
 
-    def forward(self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, ws: Workspace):
-        """``(activations, neuron indices or None)`` of ``layer`` for the input rows ``h``."""
-        w, b = self.model.weights[layer], self.model.biases[layer]
-        act = self.model.activations[layer]
-        if in_cols is not None:  # h holds only the previous layer's live neurons
-            w = w[:, in_cols]
-        if act.name != "relu":  # only ReLU makes neurons exactly zero over whole regions
-            out = ws.get(f"h{layer % 2}", (h.shape[0], w.shape[0]), torch.float32)
-            return act.apply_(torch.addmm(b, h, w.T, out=out)), None
-        width = w.shape[0]
+    def columns(self, layer: int) -> torch.Tensor | None:
+        """The neurons of ``layer`` evaluated now (None: all of them)."""
         live = self.live.get(layer)
-        if live is None:  # first chunk: evaluate everything, then keep the neurons alive in it
-            out = act.apply_(torch.addmm(b, h, w.T))
-            found = (out.amax(dim=0) != 0).nonzero().squeeze(1) if h.shape[0] else torch.arange(width)
-            self.live[layer] = found.to(h.device)
-            if found.numel() == width:
-                return out, None
-            return out[:, found], found
-        out = act.apply_(torch.addmm(b[live], h, w[live].T))
-        dead = torch.ones(width, dtype=torch.bool, device=h.device)
+        if live is None or live.numel() == self.model.weights[layer].shape[0]:
+            return None
+        return live
+
+    def weights(self, layer: int, in_cols: torch.Tensor | None):
+        """``(W_live, b_live, W_dead, b_dead)`` for the current guess; the dead pair is None when
+        nothing is skipped. ``in_cols`` are the previous layer's neurons the input holds."""
+        w, b = self.model.weights[layer], self.model.biases[layer]
+        if in_cols is not None:
+            w = w[:, in_cols]
+        live = self.live.get(layer)
+        if self.model.activations[layer].name != "relu" or live is None or live.numel() == w.shape[0]:
+            return w, b, None, None
+        dead = torch.ones(w.shape[0], dtype=torch.bool, device=w.device)
         dead[live] = False
-        rest = dead.nonzero().squeeze(1)
-        if rest.numel() and h.shape[0]:
-            pre = torch.addmm(b[rest], h, w[rest].T)
-            # one whole-tensor reduction (fast) settles the usual case; NaN counts as alive
-            woke = pre.amax(dim=0) > 0 if not bool(pre.max() <= 0) else None
-            if woke is not None and bool(woke.any()):  # alive on these boxes after all: widen, keeping the columns in order
-                live = torch.sort(torch.cat([live, rest[woke]])).values
-                self.live[layer] = live
-                out = act.apply_(torch.addmm(b[live], h, w[live].T))
-        if live.numel() == width:
-            return out, None
-        return out, live
+        return w[live], b[live], w[dead], b[dead]
+
+    def evaluate(self, layer: int, h: torch.Tensor, weights, out: torch.Tensor, ws: Workspace) -> bool:
+        """Write the activations of the neurons ``columns(layer)`` at the rows ``h`` into ``out``.
+
+        Returns False when the live set changed on these rows (a neuron believed dead is alive, or
+        the layer was seen for the first time): ``out`` is then incomplete and the caller must start
+        the layer again with the new ``columns(layer)``.
+        """
+        w, b, w_dead, b_dead = weights
+        act = self.model.activations[layer]
+        act.apply_(torch.addmm(b, h, w.T, out=out))
+        if act.name != "relu" or not h.shape[0]:
+            return True
+        if layer not in self.live:  # first block ever: keep the neurons alive in it
+            found = (out.amax(dim=0) != 0).nonzero().squeeze(1)
+            self.live[layer] = found
+            return found.numel() == out.shape[1]
+        if w_dead is None:
+            return True
+        pre = torch.addmm(b_dead, h, w_dead.T, out=ws.get("dead", (h.shape[0], w_dead.shape[0]), h.dtype))
+        # one whole-tensor reduction (fast) settles the usual case; NaN counts as alive
+        if bool(pre.max() <= 0):
+            return True
+        woke = ~(pre.amax(dim=0) <= 0)
+        if not bool(woke.any()):
+            return True
+        live = self.live[layer]
+        dead = torch.ones(self.model.weights[layer].shape[0], dtype=torch.bool, device=h.device)
+        dead[live] = False
+        self.live[layer] = torch.sort(torch.cat([live, dead.nonzero().squeeze(1)[woke]])).values
+        return False
+
+    def layer(self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, samples: int, block: int,
+              ws: Workspace) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Activations and their float64 Gram matrices for one hidden layer, ``block`` boxes at a time.
+
+        ``h`` holds ``samples`` rows per box. On the CPU, blocks small enough to stay in cache make the
+        float64 copy and the Gram product nearly free of memory traffic. Returns ``(activations (rows,
+        k), columns or None, grams (boxes, k, k))``.
+        """
+        nbox = h.shape[0] // samples
+        while True:
+            cols = self.columns(layer)
+            weights = self.weights(layer, in_cols)
+            width = weights[0].shape[0]
+            out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
+            grams = ws.get("grams", (nbox, width, width), torch.float64)
+            complete = True
+            for s in range(0, nbox, block):
+                e = min(nbox, s + block)
+                rows = slice(s * samples, e * samples)
+                if not self.evaluate(layer, h[rows], weights, out[rows], ws):
+                    complete = False
+                    break
+                # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
+                z64t = ws.get("z64t", (e - s, width, samples), torch.float64)
+                z64t.copy_(out[rows].view(e - s, samples, width).transpose(1, 2))
+                torch.bmm(z64t, z64t.transpose(1, 2), out=grams[s:e])  # exact products of float32 numbers
+            if complete:
+                return out, cols, grams
 
 
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
@@ -309,6 +386,7 @@ def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: to
 
 # ------------------------------------------------------------------------------------ pruning
 _EFFICIENT_CHUNK_MB = 128.0
+_CACHE_BLOCK_BYTES = 4 * 2 ** 20
 
 
 def budget_exceed_count(proportion: float | None, total_width: int) -> int | None:
@@ -433,8 +511,10 @@ def prune_on_boxes(
     exceed = budget_exceed_count(max_proportion, total)
     n_hidden = len(widths)
     wmax = max(widths, default=1)
-    # activations (float32, two layers), their float64 copy, Gram columns and R rows
-    per_box_bytes = id_samples * wmax * (2 * 4 + 8) + 2 * wmax * wmax * 8
+    # activations (float32, two layers), Gram matrices and R rows; on a GPU the float64 copy too
+    per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * wmax * wmax * 8
+    # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
+    cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
     # chunks bounded by the memory limit, and kept small enough (~64 MB) that buffers are reused
     # instead of freshly page-faulted on every allocation
     # on a GPU, fewer and larger chunks amortise kernel launches; the memory limit bounds them
@@ -462,7 +542,7 @@ def prune_on_boxes(
             chunk_ranks = torch.full((nb, n_hidden), -1, dtype=torch.int64, device=dev)
             # layer by layer, only for boxes still within budget: a box that already exceeds P
             # costs neither the rest of the forward pass nor the rest of the decompositions
-            h = model.encode(x).reshape(nb, id_samples, -1)
+            h = model.encode(x)
             h_boxes = torch.arange(nb, device=dev)  # chunk-box index of each row block of h
             in_cols = None  # neurons of the previous layer that h holds (None: all of them)
             t_fwd = t_dec = 0.0
@@ -472,15 +552,14 @@ def prune_on_boxes(
                 if a_idx.numel() == 0:
                     break
                 if a_idx.numel() != h_boxes.numel():
-                    h = h[alive[h_boxes]]
+                    h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
-                h, cols = live_neurons.forward(l, h.reshape(-1, h.shape[-1]), in_cols, ws)
-                h = h.view(a_idx.numel(), id_samples, -1)
+                block = a_idx.numel() if dev.type == "cuda" else cache_block
+                h, cols, grams = live_neurons.layer(l, h, in_cols, id_samples, block, ws)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
-                res = interpolative_decomposition(h, eps, max_rank=cap, with_interpolation=False, workspace=ws,
-                                                  drop_zero_columns=False)
+                res = pivoted_cholesky(grams, id_samples, eps, max_rank=cap, with_interpolation=False, workspace=ws)
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank

@@ -23,10 +23,13 @@ PURPOSES = {"id": 1, "error": 2, "basic": 3, "rmse": 4, "probe": 5}
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """The SplitMix64 finaliser, vectorised (uint64 in, well-mixed uint64 out)."""
     with np.errstate(over="ignore"):
-        z = np.asarray(x, dtype=np.uint64) + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        return z ^ (z >> np.uint64(31))
+        z = np.asarray(x, dtype=np.uint64) + _GOLDEN  # a new array: the steps below work in place
+        z ^= z >> np.uint64(30)
+        z *= _M1
+        z ^= z >> np.uint64(27)
+        z *= _M2
+        z ^= z >> np.uint64(31)
+        return z
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,10 @@ class SampleStream:
             per_element = splitmix64(ids ^ base)
             counters = np.arange(n * d, dtype=np.uint64) * _GOLDEN
             bits = splitmix64(per_element[:, None] + counters[None, :])
-        return ((bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)).reshape(ids.size, n, d)
+        bits >>= np.uint64(11)
+        unit = bits.astype(np.float64)
+        unit *= 1.0 / 9007199254740992.0
+        return unit.reshape(ids.size, n, d)
 
     def points_in_boxes(self, element_ids: np.ndarray, lower: np.ndarray, upper: np.ndarray, n: int,
                         purpose: str) -> np.ndarray:
@@ -73,7 +79,9 @@ class SampleStream:
         lower = np.asarray(lower, dtype=np.float64)
         upper = np.asarray(upper, dtype=np.float64)
         u = self.unit_samples(element_ids, n, lower.shape[1], purpose)
-        return lower[:, None, :] + u * (upper - lower)[:, None, :]
+        u *= (upper - lower)[:, None, :]
+        u += lower[:, None, :]
+        return u
 
     def points_in_domain(self, lower: np.ndarray, upper: np.ndarray, n: int, purpose: str = "rmse") -> np.ndarray:
         """``n`` uniform points in one box (for the total-error estimate): ``(n, d)`` float64."""

@@ -7,6 +7,7 @@ import scipy.linalg as sl
 import torch
 
 from inr_amr_core import SampleStream
+from inr_amr_core import pruning
 from inr_amr_core.pruning import (
     budget_exceed_count,
     interpolative_decomposition,
@@ -178,14 +179,18 @@ def test_budget_truncation_is_exact(hos, rng):
     assert budget_exceed_count(0.09, 128) == 12 and budget_exceed_count(0.125, 128) == 17
 
 
-def test_results_do_not_depend_on_chunking(hos, rng):
+def test_results_do_not_depend_on_chunking(hos, rng, monkeypatch):
     lo = rng.random((200, 2)) * 0.9
     hi = lo + 0.05
     a = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
     b = prune_on_boxes(hos, lo, hi, max_proportion=0.09, memory_limit_mb=0.5)
-    np.testing.assert_array_equal(a.proportion, b.proportion)
-    # float32 products may round differently in other batch sizes; nothing more than that
-    np.testing.assert_allclose(a.error, b.error, rtol=1e-4, atol=1e-7)
+    monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 1)  # one box per cache block
+    c = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
+    for other in (b, c):
+        np.testing.assert_array_equal(a.proportion, other.proportion)
+        np.testing.assert_array_equal(a.ranks, other.ranks)
+        # float32 products may round differently in other batch sizes; nothing more than that
+        np.testing.assert_allclose(a.error, other.error, rtol=1e-4, atol=1e-7)
 
 
 def test_ct_architecture_batched_matches_explicit(ct_inr):
@@ -210,12 +215,17 @@ def test_ct_architecture_batched_matches_explicit(ct_inr):
         assert res.proportion[b] == pytest.approx(sum(pruned.hidden_widths) / sum(ct_inr.hidden_widths))
 
 
-def test_relu_neurons_dead_on_early_boxes_still_count_later():
+@pytest.mark.parametrize("block_bytes", [None, 1])
+def test_relu_neurons_dead_on_early_boxes_still_count_later(block_bytes, monkeypatch):
     """The live-neuron shortcut must not hide a neuron that is dead on the first chunk but alive later.
 
     Layer-0 neuron 0 fires only for x > 0.9; the first boxes lie in x < 0.5, the last ones in x > 0.9.
     Ranks are checked box by box against scipy's pivoted QR of the activations on the same samples.
+    With ``block_bytes`` 1 every box is its own cache block, so the neuron wakes in the middle of a
+    chunk whose earlier blocks were already done without it.
     """
+    if block_bytes is not None:
+        monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", block_bytes)
     from inr_amr_core import INR, Activation
 
     g = torch.Generator().manual_seed(3)
