@@ -333,9 +333,9 @@ class _LiveNeurons:
               ws: Workspace) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Activations and their float64 Gram matrices for one hidden layer, ``block`` boxes at a time.
 
-        ``h`` holds ``samples`` rows per box. On the CPU, blocks small enough to stay in cache make the
-        float64 copy and the Gram product nearly free of memory traffic. Returns ``(activations (rows,
-        k), columns or None, grams (boxes, k, k))``.
+        ``h`` holds ``samples`` rows per box. On the CPU, blocks small enough to stay in cache keep the
+        float64 copy and the Gram product from going out to main memory. Returns ``(activations
+        (rows, k), columns or None, grams (boxes, k, k))``.
         """
         nbox = h.shape[0] // samples
         while True:
