@@ -186,7 +186,9 @@ def test_results_do_not_depend_on_chunking(hos, rng, monkeypatch):
     b = prune_on_boxes(hos, lo, hi, max_proportion=0.09, memory_limit_mb=0.5)
     monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 1)  # one box per cache block
     c = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
-    for other in (b, c):
+    monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 2 ** 40)  # one block per chunk, as on a GPU
+    d = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
+    for other in (b, c, d):
         np.testing.assert_array_equal(a.proportion, other.proportion)
         np.testing.assert_array_equal(a.ranks, other.ranks)
         # float32 products may round differently in other batch sizes; nothing more than that
