@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-from .launch import paraview_environment, plugin_dir
+from .launch import paraview_environment, plugin_dir, pvbatch_command
 
 __all__ = ["DATA_DIR", "default_checkpoint", "demo_settings", "run_demo", "add_commands"]
 
@@ -52,17 +51,10 @@ def run_demo(checkpoint: str | os.PathLike | None = None, output: str | os.PathL
              quick: bool = False) -> int:
     """Run the main job in pvbatch; returns its exit status."""
     ckpt = Path(checkpoint) if checkpoint else default_checkpoint()
-    pvbatch = shutil.which("pvbatch")
-    if pvbatch is None:
-        raise FileNotFoundError("pvbatch is not on PATH; install ParaView (apt-get install paraview python3-paraview)")
+    pvbatch = pvbatch_command()
     script = plugin_dir() / "pvscripts" / "demo.py"
-    cmd = [pvbatch, str(script), "--checkpoint", str(ckpt.resolve()), "--output", str(Path(output).resolve()),
+    cmd = [*pvbatch, str(script), "--checkpoint", str(ckpt.resolve()), "--output", str(Path(output).resolve()),
            "--settings", json.dumps(demo_settings(quick))]
-    if not os.environ.get("DISPLAY"):
-        xvfb = shutil.which("xvfb-run")
-        if xvfb is None:
-            raise FileNotFoundError("no $DISPLAY and no xvfb-run: install xvfb (apt-get install xvfb) to render")
-        cmd = [xvfb, "-a", "-s", "-screen 0 1280x1024x24", *cmd]
     print(f"inr-amr demo: {ckpt.name} -> {Path(output).resolve()}", flush=True)
     return subprocess.call(cmd, env=paraview_environment())
 

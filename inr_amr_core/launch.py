@@ -19,7 +19,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["plugin_dir", "paraview_environment", "run_paraview_tool", "add_commands", "TOOLS"]
+__all__ = ["plugin_dir", "paraview_environment", "pvbatch_command", "run_paraview_tool", "add_commands", "TOOLS"]
 
 TOOLS = ("paraview", "pvpython", "pvbatch")
 PLUGIN_FILE = "inr_amr_plugin.py"
@@ -52,6 +52,25 @@ def paraview_environment(base: dict | None = None) -> dict:
     old_plugins = env.get("PV_PLUGIN_PATH")
     env["PV_PLUGIN_PATH"] = os.pathsep.join([str(plugins)] + ([old_plugins] if old_plugins else []))
     return env
+
+
+def pvbatch_command(require_display: bool = True) -> list[str]:
+    """The start of a command line running pvbatch where it can render: under ``xvfb-run`` without ``$DISPLAY``.
+
+    Raises FileNotFoundError without pvbatch, and without both ``$DISPLAY`` and xvfb-run when
+    ``require_display`` (otherwise pvbatch is run as it is and may fail to render).
+    """
+    exe = shutil.which("pvbatch")
+    if exe is None:
+        raise FileNotFoundError("pvbatch is not on PATH; install ParaView (apt-get install paraview python3-paraview)")
+    if os.environ.get("DISPLAY"):
+        return [exe]
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        if require_display:
+            raise FileNotFoundError("no $DISPLAY and no xvfb-run: install xvfb (apt-get install xvfb) to render")
+        return [exe]
+    return [xvfb, "-a", "-s", "-screen 0 1280x1024x24", exe]
 
 
 def run_paraview_tool(tool: str, args: list[str], *, replace_process: bool = True) -> int:

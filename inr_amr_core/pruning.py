@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -146,20 +146,11 @@ def interpolative_decomposition(
     # networks) can never be pivots and have zero interpolation weights: decompose without them,
     # which cuts the Gram product by (live / w)^2, then put them back as zero columns.
     if drop_zero_columns and bsz and n and w:
-        # two reductions are several times cheaper than materialising (z != 0)
-        hi, lo = z.amax(dim=(0, 1)), z.amin(dim=(0, 1))
-        live = (hi != 0) | (lo != 0)
+        live = (z != 0).any(dim=1).any(dim=0)
         if bool(live.any()) and not bool(live.all()):  # (an all-zero batch is trivial as it is)
             cols = live.nonzero().squeeze(1)
-            if bool(torch.isfinite(hi).all() and torch.isfinite(lo).all()):
-                # a 0/1 selection matrix copies columns exactly, and much faster than index_select
-                # on the last axis (inf * 0 would be NaN, hence the finiteness check)
-                select = torch.zeros(w, cols.numel(), dtype=z.dtype, device=dev)
-                select[cols, torch.arange(cols.numel(), device=dev)] = 1
-                compact = torch.matmul(z, select)
-            else:
-                compact = z.index_select(2, cols)
-            part = interpolative_decomposition(compact, eps, max_rank, with_interpolation, workspace, False)
+            part = interpolative_decomposition(z.index_select(2, cols), eps, max_rank, with_interpolation,
+                                               workspace, False)
             return _widen_columns(part, cols, w)
     ws = workspace or Workspace(dev)
     z64 = ws.get("z64", tuple(z.shape), torch.float64)
@@ -202,8 +193,7 @@ def pivoted_cholesky(
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
-    grows = grams
-    resid = torch.diagonal(grows, dim1=1, dim2=2).clone()  # squared residual column norms
+    resid = torch.diagonal(grams, dim1=1, dim2=2).clone()  # squared residual column norms
     top = resid.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
     thresh = (eps * eps) * top
     r_rows = ws.get("r_rows", (bsz, steps, w), f64)  # rows are written before they are read
@@ -226,7 +216,7 @@ def pivoted_cholesky(
         active = passes & ~reached_cap
         if j >= steps or not bool(active.any()):
             break
-        grow = grows.gather(1, p[:, None, None].expand(-1, 1, w)).squeeze(1)  # (B, w): G[p, :]
+        grow = grams.gather(1, p[:, None, None].expand(-1, 1, w)).squeeze(1)  # (B, w): G[p, :]
         if j:
             prev = r_rows[:, :j, :]
             coef = prev.gather(2, p[:, None, None].expand(-1, j, 1)).transpose(1, 2)  # (B, 1, j): R[:j, p]
@@ -263,6 +253,18 @@ def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
                     capped=part.capped, r_rows=r_rows)
 
 
+class _LayerWeights(NamedTuple):
+    """One layer's weights and biases for the neurons evaluated now (``cols``; None: all of them),
+    and for the ReLU neurons believed dead (``dead_cols``; None when none are skipped)."""
+
+    w: torch.Tensor
+    b: torch.Tensor
+    cols: torch.Tensor | None = None
+    w_dead: torch.Tensor | None = None
+    b_dead: torch.Tensor | None = None
+    dead_cols: torch.Tensor | None = None
+
+
 class _LiveNeurons:
     """Hidden-layer forward passes that skip ReLU neurons found dead on the boxes seen so far.
 
@@ -278,55 +280,45 @@ class _LiveNeurons:
         # (the next refinement iterations) start from it (a guess only: every block is still checked)
         self.live: dict[int, torch.Tensor] = model.__dict__.setdefault("_live_neuron_guess", {})
 
-    def columns(self, layer: int) -> torch.Tensor | None:
-        """The neurons of ``layer`` evaluated now (None: all of them)."""
-        live = self.live.get(layer)
-        if live is None or live.numel() == self.model.weights[layer].shape[0]:
-            return None
-        return live
-
-    def weights(self, layer: int, in_cols: torch.Tensor | None):
-        """``(W_live, b_live, W_dead, b_dead)`` for the current guess; the dead pair is None when
-        nothing is skipped. ``in_cols`` are the previous layer's neurons the input holds."""
+    def weights(self, layer: int, in_cols: torch.Tensor | None) -> _LayerWeights:
+        """The layer's weights split by the current guess; ``in_cols`` are the previous layer's neurons
+        the input holds (None: all of them)."""
         w, b = self.model.weights[layer], self.model.biases[layer]
         if in_cols is not None:
             w = w[:, in_cols]
         live = self.live.get(layer)
         if self.model.activations[layer].name != "relu" or live is None or live.numel() == w.shape[0]:
-            return w, b, None, None
+            return _LayerWeights(w, b)
         dead = torch.ones(w.shape[0], dtype=torch.bool, device=w.device)
         dead[live] = False
-        return w[live], b[live], w[dead], b[dead]
+        dead_cols = dead.nonzero().squeeze(1)
+        return _LayerWeights(w[live], b[live], live, w[dead_cols], b[dead_cols], dead_cols)
 
-    def evaluate(self, layer: int, h: torch.Tensor, weights, out: torch.Tensor, ws: Workspace) -> bool:
-        """Write the activations of the neurons ``columns(layer)`` at the rows ``h`` into ``out``.
+    def evaluate(self, layer: int, h: torch.Tensor, lw: _LayerWeights, out: torch.Tensor, ws: Workspace) -> bool:
+        """Write the activations of the neurons ``lw.cols`` at the rows ``h`` into ``out``.
 
         Returns False when the live set changed on these rows (a neuron believed dead is alive, or
         the layer was seen for the first time): ``out`` is then incomplete and the caller must start
-        the layer again with the new ``columns(layer)``.
+        the layer again with new weights.
         """
-        w, b, w_dead, b_dead = weights
         act = self.model.activations[layer]
-        act.apply_(torch.addmm(b, h, w.T, out=out))
+        act.apply_(torch.addmm(lw.b, h, lw.w.T, out=out))
         if act.name != "relu" or not h.shape[0]:
             return True
         if layer not in self.live:  # first block ever: keep the neurons alive in it
             found = (out.amax(dim=0) != 0).nonzero().squeeze(1)
             self.live[layer] = found
             return found.numel() == out.shape[1]
-        if w_dead is None:
+        if lw.dead_cols is None:
             return True
-        pre = torch.addmm(b_dead, h, w_dead.T, out=ws.get("dead", (h.shape[0], w_dead.shape[0]), h.dtype))
+        pre = torch.addmm(lw.b_dead, h, lw.w_dead.T, out=ws.get("dead", (h.shape[0], lw.dead_cols.numel()), h.dtype))
         # one whole-tensor reduction (fast) settles the usual case; NaN counts as alive
         if bool(pre.max() <= 0):
             return True
         woke = ~(pre.amax(dim=0) <= 0)
         if not bool(woke.any()):
             return True
-        live = self.live[layer]
-        dead = torch.ones(self.model.weights[layer].shape[0], dtype=torch.bool, device=h.device)
-        dead[live] = False
-        self.live[layer] = torch.sort(torch.cat([live, dead.nonzero().squeeze(1)[woke]])).values
+        self.live[layer] = torch.sort(torch.cat([lw.cols, lw.dead_cols[woke]])).values
         return False
 
     def layer(self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, samples: int, block: int,
@@ -339,24 +331,21 @@ class _LiveNeurons:
         """
         nbox = h.shape[0] // samples
         while True:
-            cols = self.columns(layer)
-            weights = self.weights(layer, in_cols)
-            width = weights[0].shape[0]
+            lw = self.weights(layer, in_cols)
+            width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
             grams = ws.get("grams", (nbox, width, width), torch.float64)
-            complete = True
             for s in range(0, nbox, block):
                 e = min(nbox, s + block)
                 rows = slice(s * samples, e * samples)
-                if not self.evaluate(layer, h[rows], weights, out[rows], ws):
-                    complete = False
-                    break
+                if not self.evaluate(layer, h[rows], lw, out[rows], ws):
+                    break  # the live set changed: start the layer again
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, samples), torch.float64)
                 z64t.copy_(out[rows].view(e - s, samples, width).transpose(1, 2))
                 torch.bmm(z64t, z64t.transpose(1, 2), out=grams[s:e])  # exact products of float32 numbers
-            if complete:
-                return out, cols, grams
+            else:
+                return out, lw.cols, grams
 
 
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:

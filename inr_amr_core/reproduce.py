@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from .checkpoint import load_inr
 from .experiments import Comparison, compare_methods
 from .fileio import atomic_write, write_json
 from .demo import DATA_DIR as DATA
-from .launch import paraview_environment, plugin_dir
+from .launch import paraview_environment, plugin_dir, pvbatch_command
 
 __all__ = ["EXPERIMENTS", "SCALES", "run_reproduction", "crossings", "add_commands"]
 
@@ -225,8 +224,9 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
     """Final meshes as .htg, rendered by pvbatch like the paper's Figures 2 and 4-7."""
     from .vtk import result_to_hypertreegrid, write_htg
 
-    pvbatch = shutil.which("pvbatch")
-    if pvbatch is None:
+    try:
+        pvbatch = pvbatch_command(require_display=False)
+    except FileNotFoundError:
         log("  (no pvbatch: skipping images)")
         return []
     jobs = []
@@ -250,9 +250,7 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
     vrange = [float(min(v.min() for v in vals.values())), float(max(v.max() for v in vals.values()))]
     spec = out / f"{exp.name}_render_jobs.json"
     spec.write_text(json.dumps({"jobs": jobs, "range": vrange}))
-    cmd = [pvbatch, str(plugin_dir() / "pvscripts" / "render_htg.py"), str(spec)]
-    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
-        cmd = [shutil.which("xvfb-run"), "-a", "-s", "-screen 0 1280x1024x24", *cmd]
+    cmd = [*pvbatch, str(plugin_dir() / "pvscripts" / "render_htg.py"), str(spec)]
     proc = subprocess.run(cmd, env=paraview_environment(), capture_output=True, text=True)
     if proc.returncode != 0:
         log(f"  rendering failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
