@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import inr_amr_core as ia  # noqa: E402
-from inr_amr_core.experiments import compare_methods  # noqa: E402
+from inr_amr_apps.experiments import compare_methods  # noqa: E402
 from inr_amr_core.metrics import ReferenceSample  # noqa: E402
 from inr_amr_core.pruning import prune_on_boxes  # noqa: E402
 
-DATA = os.path.join(os.path.dirname(HERE), "inr_amr_core", "data")
+DATA = os.path.join(os.path.dirname(HERE), "inr_amr_apps", "data")
 HOS = os.environ.get("HOS", os.path.join(os.path.dirname(HERE), "..", "shared", "inrs", "hos_lists.ckpt"))
 
 
@@ -88,10 +88,10 @@ def main(out_dir):
     ct = ia.load_inr(os.path.join(DATA, "ct_compression.pt"))
     base = ia.RefinementSettings(threshold=1e-4, tau=1e-4, proportion=0.075, eps=1e-3, uniform_refinements=3,
                                  max_iterations=5, relative_error="reference", device="cuda", max_dofs=400_000,
-                                 conforming_dofs=False)
+                                 conforming_dofs=False, time=1.0)
     t = time.perf_counter()
     cmp = compare_methods(ct, {"uniform": base.replace(max_dofs=2_500_000), "basic": base.replace(error_samples=256),
-                               "pruning": base}, time=1.0, rmse_samples=1_048_576)
+                               "pruning": base}, rmse_samples=1_048_576)
     out["ct_paper_seconds"] = time.perf_counter() - t
     out["ct_paper_table"] = cmp.table()
     save()
@@ -101,7 +101,7 @@ def main(out_dir):
     floored = base.replace(method="pruning", relative_error="floored")
     for T in (3e-4, 1e-3, 3e-3, 1e-2):
         t = time.perf_counter()
-        r = ia.refine(ct, floored.replace(threshold=T), time=1.0, reference=ref)
+        r = ia.refine(ct, floored.replace(threshold=T), reference=ref)
         out[f"ct_pruning_floored_T{T:g}"] = {"seconds": time.perf_counter() - t, "stop": r.stop_reason,
                                              "rows": [(x["dofs"], x["rmse"]) for x in r.iterations]}
         save()
@@ -110,7 +110,7 @@ def main(out_dir):
     b = base.replace(threshold=1e-3, tau=1e-3, proportion=0.1, eps=1e-2)
     t = time.perf_counter()
     cmp = compare_methods(lp, {"uniform": b, "pruning": b, "basic": b.replace(error_samples=256)},
-                          time=1.0, rmse_samples=1_048_576)
+                          rmse_samples=1_048_576)
     out["logpile_paper_seconds"] = time.perf_counter() - t
     out["logpile_paper_table"] = cmp.table()
     save()

@@ -8,37 +8,38 @@ True
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import threading
 import time as time_module
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .criteria import Criterion, RelativeError, TestContext, make_criterion
-from .domain import SpaceSlice
+from .criteria import RelativeError, TestContext, make_criterion
+from .domain import SpaceSlice, detect_time_input
 from .inr import INR, resolve_device
 from .metrics import ReferenceSample, total_rmse
+from .pruning import LiveNeuronGuess
 from .sampling import SampleStream
+from .settings import METHODS, RefinementSettings, SettingsError
 from .tree import LinearTree
 from .vertices import VertexCache
 
 __all__ = [
-    "RefinementSettings",
-    "RefinementResult",
-    "RefinementCancelled",
-    "BudgetError",
-    "refine",
     "METHODS",
+    "BudgetError",
+    "RefinementCancelled",
+    "RefinementResult",
+    "RefinementSettings",
+    "refine",
     "resolve_slice",
+    "time_input_name",
 ]
 
 log = logging.getLogger(__name__)
-
-METHODS = ("pruning", "basic", "uniform")
 
 #: total-error sample counts of the paper: (2^9)^2 points in 2D, 2^20 in 3D
 PAPER_RMSE_SAMPLES = {1: 4096, 2: 262_144, 3: 1_048_576}
@@ -50,113 +51,6 @@ class RefinementCancelled(RuntimeError):
 
 class BudgetError(ValueError):
     """The requested budget cannot be met (for instance the initial mesh already exceeds max_dofs)."""
-
-
-@dataclass
-class RefinementSettings:
-    """Every knob of a refinement run (the CLI flags, the plugin properties, the Python keywords).
-
-    Parameters
-    ----------
-    method : {'pruning', 'basic', 'uniform'}, default 'pruning'
-    threshold : float, default 0.1
-        ``T``: pruned-INR relative error above which an element is refined (Pruning).
-    proportion : float, default 0.09
-        ``P``: kept fraction of hidden neurons above which an element is refined (Pruning).
-    eps : float, default 1e-3
-        ID tolerance (Pruning).
-    tau : float, default 0.1
-        Interpolation relative error above which an element is refined (Basic).
-    id_samples : int, default 256
-        Points per element for the ID.
-    error_samples : int, default 32
-        Points per element for the error estimate (Pruning and Basic).
-    uniform_refinements : int, default 2
-        Uniform refinements of the root grid before adaptive iterations.
-    max_iterations : int, default 9
-        Adaptive iterations (``max_it``).
-    max_dofs : int or None, default 10000
-        DOF budget: the run never ends above it. When refining every flagged element would exceed
-        it, the most urgent ones that fit are refined and the run stops (Uniform refines all or none).
-    root_grid : sequence of int, optional
-        Root cells per refined axis (default one).
-    bounds : sequence of (lo, hi), optional
-        Refined box (default the INR's domain).
-    space_inputs : sequence of str, optional
-        Inputs the tree refines (default x, y, z among the inputs).
-    fixed_inputs : mapping of str to float, optional
-        Values of the other inputs (default: middle of their range), e.g. ``{"t": 1.0}``.
-    output_component : int, default 0
-    relative_error : {'floored', 'reference'}, default 'floored'
-        See :mod:`inr_amr_core.criteria`.
-    error_floor : float, default 1.0
-        Denominator floor, as a fraction of the field's RMS (floored mode).
-    seed : int, default 0
-    device : {'auto', 'cpu', 'cuda'}, default 'auto'
-    rmse_samples : int, default 0
-        Points for the total RMSE after every iteration; 0 skips it, -1 uses the paper's count
-        (262,144 in 2D, 1,048,576 in 3D).
-    memory_limit_mb : float, default 1024
-        Bounds the working memory of element tests (work is chunked to fit).
-    exact_diagnostics : bool, default False
-        Pruning: decompose all layers even once ``P`` is exceeded (complete diagnostics, slower).
-    conforming_dofs : bool, default True
-        Also count DOFs without hanging vertices in the statistics.
-    """
-
-    method: str = "pruning"
-    threshold: float = 0.1
-    proportion: float = 0.09
-    eps: float = 1e-3
-    tau: float = 0.1
-    id_samples: int = 256
-    error_samples: int = 32
-    uniform_refinements: int = 2
-    max_iterations: int = 9
-    max_dofs: int | None = 10_000
-    root_grid: tuple[int, ...] | None = None
-    bounds: tuple[tuple[float, float], ...] | None = None
-    space_inputs: tuple[str, ...] | None = None
-    fixed_inputs: dict = field(default_factory=dict)
-    output_component: int = 0
-    relative_error: str = "floored"
-    error_floor: float = 1.0
-    seed: int = 0
-    device: str = "auto"
-    rmse_samples: int = 0
-    memory_limit_mb: float = 1024.0
-    exact_diagnostics: bool = False
-    conforming_dofs: bool = True
-
-    def __post_init__(self) -> None:
-        self.method = str(self.method).lower()
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        for name in ("uniform_refinements", "max_iterations"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.max_dofs is not None and int(self.max_dofs) < 1:
-            raise ValueError(f"max_dofs must be positive (or None for no budget), got {self.max_dofs}")
-        if self.root_grid is not None:
-            self.root_grid = tuple(int(n) for n in self.root_grid)
-        if self.bounds is not None:
-            self.bounds = tuple((float(lo), float(hi)) for lo, hi in self.bounds)
-        if self.space_inputs is not None:
-            self.space_inputs = tuple(self.space_inputs)
-        self.fixed_inputs = {str(k): float(v) for k, v in dict(self.fixed_inputs or {}).items()}
-        if self.memory_limit_mb <= 0:
-            raise ValueError("memory_limit_mb must be positive")
-        self.criterion()  # validates the method's parameters
-
-    def criterion(self) -> Criterion:
-        params = dataclasses.asdict(self)
-        return make_criterion(params.pop("method"), **params)
-
-    def replace(self, **changes: Any) -> "RefinementSettings":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -280,16 +174,36 @@ class _Progress:
         self.report(done / max(total, 1), f"iteration {self.iteration}: {self.phase} {done}/{total}")
 
 
-def resolve_slice(inr: INR, settings: RefinementSettings, time_value: float | None = None) -> SpaceSlice:
-    """The :class:`SpaceSlice` a run with these settings refines (``time_value`` fixes the time input)."""
-    fixed = dict(settings.fixed_inputs)
-    if time_value is not None:
-        from .domain import detect_time_input
+def time_input_name(inr: INR, choice: str = "") -> str | None:
+    """The input that is time: ``choice`` if given (``'none'``: no time input), else ``t`` / ``time``."""
+    choice = choice.strip()
+    if choice.lower() == "none":
+        return None
+    if choice:
+        if choice not in inr.input_names:
+            raise SettingsError(f"time_input {choice!r} is not an input of this INR (inputs: "
+                                f"{', '.join(inr.input_names)})")
+        return choice
+    return detect_time_input(inr)
 
-        tname = detect_time_input(inr)
+
+def resolve_slice(inr: INR, settings: RefinementSettings) -> SpaceSlice:
+    """The :class:`SpaceSlice` a run with these settings refines.
+
+    Time has one route: ``settings.time`` (the CLI's ``--time``, the reader's time slider); with no
+    time given, the time input sits at the middle of its range. Naming the time input among the
+    fixed inputs is refused, so that no two settings can disagree about it.
+    """
+    fixed = settings.fixed
+    tname = time_input_name(inr, settings.time_input)
+    if tname is not None and tname in fixed:
+        raise SettingsError(f"{tname!r} is the time input: give its value as time={fixed[tname]:g} (--time, or "
+                            "the time slider in ParaView), not as a fixed input")
+    if settings.time is not None:
         if tname is None:
-            raise ValueError(f"time {time_value} given but the INR has no time input (inputs: {inr.input_names})")
-        fixed[tname] = float(time_value)
+            raise SettingsError(f"time {settings.time:g} given but the INR has no time input (inputs: "
+                                f"{', '.join(inr.input_names)}; set time_input to name one)")
+        fixed[tname] = float(settings.time)
     return SpaceSlice.from_inr(inr, settings.space_inputs, fixed, settings.bounds)
 
 
@@ -307,7 +221,6 @@ def refine(
     inr: INR,
     settings: RefinementSettings | None = None,
     *,
-    time: float | None = None,
     roots: Sequence[int] | None = None,
     progress: Callable[[float, str], None] | None = None,
     cancel: Callable[[], bool] | threading.Event | None = None,
@@ -320,9 +233,8 @@ def refine(
     ----------
     inr : INR
     settings : RefinementSettings, optional
-        All parameters; keyword ``overrides`` replace single fields (``method='basic'``, ``tau=0.05``).
-    time : float, optional
-        Value of the INR's time input (shortcut for ``fixed_inputs={'t': time}``).
+        All parameters; keyword ``overrides`` replace single fields (``method='basic'``, ``tau=0.05``,
+        ``time=1.0``).
     roots : sequence of int, optional
         Refine only these root cells (x-fastest index), e.g. one MPI rank's share. Every decision is
         local to an element and its random samples are keyed by the element, so the union of the
@@ -346,19 +258,23 @@ def refine(
         If the initial uniform mesh already has more than ``max_dofs`` DOFs.
     RefinementCancelled
     """
-    settings = (settings or RefinementSettings()).replace(**overrides) if overrides else (settings or RefinementSettings())
+    settings = settings or RefinementSettings()
+    if overrides:
+        settings = settings.replace(**overrides)
     t_start = time_module.perf_counter()
     dev = resolve_device(settings.device)
     model = inr.on(dev)
-    space = resolve_slice(inr, settings, time)
+    space = resolve_slice(inr, settings)
     d = space.dim
     root_grid = settings.root_grid or (1,) * d
+    if len(root_grid) > d and all(n == 1 for n in root_grid[d:]):  # (a 3-axis grid such as ParaView's)
+        root_grid = root_grid[:d]
     if len(root_grid) != d:
         raise ValueError(f"root grid {root_grid} has {len(root_grid)} axes but {d} inputs are refined")
     if not 0 <= settings.output_component < inr.n_outputs:
         raise ValueError(f"output component {settings.output_component} out of range (the INR has "
                          f"{inr.n_outputs} outputs)")
-    criterion = settings.criterion()
+    criterion = make_criterion(settings)
     stream = SampleStream(settings.seed)
     rel = RelativeError(settings.relative_error, settings.error_floor,
                         _field_scale(model, space, settings.seed, settings.output_component))
@@ -390,7 +306,7 @@ def refine(
     tested_it = np.full(n, -1, np.int64)
     diag = {name: np.full(n, np.nan) for name in criterion.diagnostic_names}
     ctx = TestContext(model, tree, space, stream, rel, cache, settings.output_component,
-                      settings.memory_limit_mb, tracker.chunk)
+                      settings.memory_limit_mb, tracker.chunk, LiveNeuronGuess())
     iterations = [_stats(0, tree, settings, 0, 0, 0, {}, cache, reference, dofs)]
     tracker.report(1.0, f"initial mesh: {tree.n_leaves} leaves, {dofs} DOFs")
     stop = "max_iterations"

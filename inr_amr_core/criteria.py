@@ -22,15 +22,17 @@ Basic uses ``mean|f - g| * mean(1 / |f|)`` and refines when ``>= tau``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import ClassVar
 
 import numpy as np
 
 from .domain import SpaceSlice
 from .inr import INR
-from .pruning import prune_on_boxes
+from .pruning import LiveNeuronGuess, exceeds_proportion, prune_on_boxes
 from .sampling import SampleStream
+from .settings import RefinementSettings
 from .tree import LinearTree, corner_offsets
 from .vertices import VertexCache
 
@@ -43,6 +45,7 @@ __all__ = [
     "BasicCriterion",
     "PruningCriterion",
     "make_criterion",
+    "CRITERIA",
     "REFERENCE_SHIFT",
 ]
 
@@ -115,6 +118,7 @@ class TestContext:
     component: int = 0
     memory_limit_mb: float = 1024.0
     progress: Callable[[int, int], None] | None = None
+    live_neurons: LiveNeuronGuess = field(default_factory=LiveNeuronGuess)
 
 
 @dataclass
@@ -130,9 +134,14 @@ class Outcome:
 class Criterion:
     """Base class: decide which of the given leaves to refine."""
 
-    name = "criterion"
+    name: ClassVar[str] = "criterion"
     #: diagnostic arrays this criterion fills (names of per-leaf arrays, NaN where untested)
-    diagnostic_names: tuple[str, ...] = ()
+    diagnostic_names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_settings(cls, settings: RefinementSettings) -> Criterion:
+        """The criterion configured by a run's settings."""
+        raise NotImplementedError
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
@@ -145,6 +154,10 @@ class UniformCriterion(Criterion):
     """Refine every element every iteration."""
 
     name = "uniform"
+
+    @classmethod
+    def from_settings(cls, settings: RefinementSettings) -> UniformCriterion:
+        return cls()
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         n = leaves.size
@@ -171,6 +184,10 @@ class BasicCriterion(Criterion):
             raise ValueError(f"tau must be > 0, got {self.tau}")
         if self.error_samples < 1:
             raise ValueError(f"error_samples must be >= 1, got {self.error_samples}")
+
+    @classmethod
+    def from_settings(cls, settings: RefinementSettings) -> BasicCriterion:
+        return cls(tau=settings.tau, error_samples=settings.error_samples)
 
     def describe(self) -> str:
         return f"basic(tau={self.tau:g}, error_samples={self.error_samples})"
@@ -237,6 +254,12 @@ class PruningCriterion(Criterion):
         if self.id_samples < 1 or self.error_samples < 1:
             raise ValueError("id_samples and error_samples must be >= 1")
 
+    @classmethod
+    def from_settings(cls, settings: RefinementSettings) -> PruningCriterion:
+        return cls(threshold=settings.threshold, proportion=settings.proportion, eps=settings.eps,
+                   id_samples=settings.id_samples, error_samples=settings.error_samples,
+                   exact_diagnostics=settings.exact_diagnostics)
+
     def describe(self) -> str:
         return (f"pruning(T={self.threshold:g}, P={self.proportion:g}, eps={self.eps:g}, "
                 f"id_samples={self.id_samples}, error_samples={self.error_samples})")
@@ -253,8 +276,9 @@ class PruningCriterion(Criterion):
             relative_error=ctx.relative_error.pruning,
             memory_limit_mb=ctx.memory_limit_mb,
             progress=ctx.progress,
+            live_neurons=ctx.live_neurons,
         )
-        too_many = res.proportion > self.proportion + 1e-12
+        too_many = exceeds_proportion(res.kept, self.proportion, res.total_width)
         too_wrong = ctx.relative_error.exceeds(np.nan_to_num(res.error, nan=0.0), self.threshold)
         refine = too_many | too_wrong
         priority = np.fmax(res.proportion / self.proportion, np.nan_to_num(res.error / self.threshold, nan=0.0))
@@ -262,18 +286,11 @@ class PruningCriterion(Criterion):
                        seconds=res.seconds)
 
 
-def make_criterion(method: str, **params) -> Criterion:
-    """Build a criterion by name (``'pruning'``, ``'basic'`` or ``'uniform'``) from keyword settings.
+#: the criterion of each method
+CRITERIA: dict[str, type[Criterion]] = {"uniform": UniformCriterion, "basic": BasicCriterion,
+                                        "pruning": PruningCriterion}
 
-    Unused keywords are ignored, so one settings object can configure every method.
-    """
-    method = method.lower()
-    if method == "uniform":
-        return UniformCriterion()
-    if method == "basic":
-        return BasicCriterion(tau=params.get("tau", 0.1), error_samples=params.get("basic_error_samples")
-                              or params.get("error_samples", 32))
-    if method == "pruning":
-        keys = ("threshold", "proportion", "eps", "id_samples", "error_samples", "exact_diagnostics")
-        return PruningCriterion(**{k: params[k] for k in keys if params.get(k) is not None})
-    raise ValueError(f"unknown method {method!r}; choose pruning, basic or uniform")
+
+def make_criterion(settings: RefinementSettings) -> Criterion:
+    """The criterion of ``settings.method``, configured by ``settings``."""
+    return CRITERIA[settings.method].from_settings(settings)

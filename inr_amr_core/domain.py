@@ -5,7 +5,7 @@ A 4D INR (x, y, z, t) is refined in 3D at a fixed t (the paper's approach); any 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -64,8 +64,8 @@ class SpaceSlice:
             order), else every input that is not time and not fixed.
         fixed_inputs : mapping, optional
             Values for the other inputs; time defaults to the middle of its range.
-        bounds : sequence of (lo, hi), optional
-            Refined box per tree axis (default: the INR's domain).
+        bounds : sequence of (lo, hi) or None, optional
+            Refined box per tree axis (default, and for axes given as None: the INR's domain).
 
         Raises
         ------
@@ -108,10 +108,12 @@ class SpaceSlice:
             fixed.append((i, value))
         axes = tuple(names.index(n) for n in space_inputs)
         if bounds is None:
-            bounds = [inr.domain[i] for i in axes]
-        bounds = tuple((float(lo), float(hi)) for lo, hi in bounds)
-        if len(bounds) != len(axes):
-            raise ValueError(f"{len(bounds)} bounds given for {len(axes)} refined inputs")
+            bounds = [None] * len(axes)
+        if len(bounds) < len(axes) or any(b is not None for b in list(bounds)[len(axes):]):
+            raise ValueError(f"{len(bounds)} bounds given for {len(axes)} refined inputs ({', '.join(space_inputs)})")
+        # an axis without bounds (None) takes the INR's domain
+        bounds = tuple((float(b[0]), float(b[1])) if b is not None else inr.domain[i]
+                       for b, i in zip(bounds, axes))
         for n, (lo, hi) in zip(space_inputs, bounds):
             if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
                 raise ValueError(f"bounds of {n!r} must be finite with lo < hi, got [{lo}, {hi}]")

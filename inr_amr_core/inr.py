@@ -409,14 +409,11 @@ class INR:
         return out[:, component] if component is not None else out
 
     def on(self, device: str | torch.device) -> "INR":
-        """This INR if it already lives on ``device``, else a copy there (cached)."""
+        """This INR if it already lives on ``device``, else a copy there (nothing is cached on ``self``)."""
         dev = resolve_device(device)
         if dev == self.device or (dev.type == self.device.type and dev.index is None):
             return self
-        cache = self.__dict__.setdefault("_device_copies", {})
-        if str(dev) not in cache:
-            cache[str(dev)] = self.to(dev)
-        return cache[str(dev)]
+        return self.to(dev)
 
     def as_torch_module(self) -> torch.nn.Module:
         """A ``torch.nn.Module`` computing the same function (for training or export)."""

@@ -41,6 +41,8 @@ __all__ = [
     "prune_on_boxes",
     "pruned_network",
     "budget_exceed_count",
+    "exceeds_proportion",
+    "LiveNeuronGuess",
 ]
 
 # ------------------------------------------------------------------------------------ batched ID
@@ -265,6 +267,18 @@ class _LayerWeights(NamedTuple):
     dead_cols: torch.Tensor | None = None
 
 
+class LiveNeuronGuess:
+    """Which ReLU neurons of each hidden layer have been seen alive, remembered across calls.
+
+    A guess only: :func:`prune_on_boxes` still evaluates the neurons believed dead on every block of
+    boxes, so the results never depend on it, only the cost. It belongs to one run (or session) and
+    one INR, and is passed explicitly (``live_neurons=``); nothing is stored on the INR object.
+    """
+
+    def __init__(self) -> None:
+        self.layers: dict[int, torch.Tensor] = {}
+
+
 class _LiveNeurons:
     """Hidden-layer forward passes that skip ReLU neurons found dead on the boxes seen so far.
 
@@ -274,11 +288,11 @@ class _LiveNeurons:
     any that turns out alive there joins the live set, so the result is exact whatever the boxes.
     """
 
-    def __init__(self, model: INR) -> None:
+    def __init__(self, model: INR, guess: LiveNeuronGuess) -> None:
         self.model = model
-        # layer -> sorted indices of the neurons believed live; kept with the model so that later calls
-        # (the next refinement iterations) start from it (a guess only: every block is still checked)
-        self.live: dict[int, torch.Tensor] = model.__dict__.setdefault("_live_neuron_guess", {})
+        # layer -> sorted indices of the neurons believed live, shared with later calls (the next
+        # refinement iterations) through ``guess`` (a guess only: every block is still checked)
+        self.live: dict[int, torch.Tensor] = guess.layers
 
     def weights(self, layer: int, in_cols: torch.Tensor | None) -> _LayerWeights:
         """The layer's weights split by the current guess; ``in_cols`` are the previous layer's neurons
@@ -379,10 +393,20 @@ _CACHE_BLOCK_BYTES = 4 * 2 ** 20
 
 
 def budget_exceed_count(proportion: float | None, total_width: int) -> int | None:
-    """Smallest number of kept neurons whose proportion exceeds ``P`` (None when there is no P)."""
+    """Smallest number of kept neurons whose proportion exceeds ``P`` (None when there is no P).
+
+    The one place where "kept / total > P" is decided: the small tolerance makes ``P * total`` that is
+    a whole number up to rounding (0.075 x 1280 = 96) count as that number.
+    """
     if proportion is None:
         return None
     return int(math.floor(proportion * total_width + 1e-9)) + 1
+
+
+def exceeds_proportion(kept: np.ndarray, proportion: float, total_width: int) -> np.ndarray:
+    """``kept / total_width > proportion`` for whole neuron counts (see :func:`budget_exceed_count`)."""
+    limit = budget_exceed_count(proportion, total_width)
+    return np.asarray(kept) >= limit
 
 
 @dataclass
@@ -391,8 +415,13 @@ class PruneResult:
 
     Attributes
     ----------
+    kept : (B,) int64
+        Kept neurons over all hidden layers. Where ``truncated``, a lower bound that already exceeds
+        the budget ``P x total_width``.
+    total_width : int
+        Hidden neurons of the network.
     proportion : (B,) float64
-        Kept neurons / hidden neurons. Where ``truncated``, a lower bound that already exceeds ``P``.
+        ``kept / total_width``.
     error : (B,) float64
         Relative error of the pruned network against the full one at ``error_samples`` points
         (NaN where ``truncated``: the decision to refine did not need it).
@@ -402,6 +431,8 @@ class PruneResult:
         The rank budget was exceeded before all layers were decomposed.
     """
 
+    kept: np.ndarray
+    total_width: int
     proportion: np.ndarray
     error: np.ndarray
     ranks: np.ndarray
@@ -451,6 +482,7 @@ def prune_on_boxes(
     device: str | torch.device | None = None,
     memory_limit_mb: float = 512.0,
     progress: Callable[[int, int], None] | None = None,
+    live_neurons: LiveNeuronGuess | None = None,
 ) -> PruneResult:
     """ID-prune the INR on many boxes at once and measure each pruned network.
 
@@ -481,6 +513,9 @@ def prune_on_boxes(
         Bounds the activations held at once (boxes are processed in chunks).
     progress : callable, optional
         ``progress(done_boxes, total_boxes)`` after each chunk.
+    live_neurons : LiveNeuronGuess, optional
+        The ReLU neurons seen alive by earlier calls on the same INR (a run passes one to all its
+        iterations); it only saves work, the results are the same without it.
 
     Returns
     -------
@@ -509,13 +544,13 @@ def prune_on_boxes(
     # on a GPU, fewer and larger chunks amortise kernel launches; the memory limit bounds them
     target_mb = memory_limit_mb if dev.type == "cuda" else min(memory_limit_mb, _EFFICIENT_CHUNK_MB)
     chunk = max(1, int(target_mb * 2 ** 20 // max(per_box_bytes, 1)))
-    proportion = np.zeros(nbox)
+    kept_all = np.zeros(nbox, dtype=np.int64)
     error = np.full(nbox, np.nan)
     ranks = np.full((nbox, n_hidden), -1, dtype=np.int64)
     truncated = np.zeros(nbox, dtype=bool)
     secs = {"sample": 0.0, "forward": 0.0, "decompose": 0.0, "error": 0.0}
     ws = Workspace(dev)
-    live_neurons = _LiveNeurons(model)
+    live = _LiveNeurons(model, live_neurons if live_neurons is not None else LiveNeuronGuess())
     with torch.no_grad():
         for s in range(0, nbox, chunk):
             e = min(nbox, s + chunk)
@@ -544,7 +579,7 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, grams = live_neurons.layer(l, h, in_cols, id_samples, block, ws)
+                h, cols, grams = live.layer(l, h, in_cols, id_samples, block, ws)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
@@ -574,7 +609,7 @@ def prune_on_boxes(
                 pruned = _pruned_forward(model, xe, results, [r[done] for r in rows])[..., component]
                 error[sel] = rel(full.double().cpu().numpy(), pruned.double().cpu().numpy())
             t4 = time.perf_counter()
-            proportion[s:e] = kept.cpu().numpy() / total
+            kept_all[s:e] = kept.cpu().numpy()
             truncated[s:e] = ~alive.cpu().numpy()
             ranks[s:e] = chunk_ranks.cpu().numpy()
             secs["sample"] += t1 - t0
@@ -583,7 +618,8 @@ def prune_on_boxes(
             secs["error"] += t4 - t3
             if progress is not None:
                 progress(e, nbox)
-    return PruneResult(proportion=proportion, error=error, ranks=ranks, truncated=truncated, seconds=secs)
+    return PruneResult(kept=kept_all, total_width=total, proportion=kept_all / max(total, 1), error=error,
+                       ranks=ranks, truncated=truncated, seconds=secs)
 
 
 def pruned_network(inr: INR, ids: Sequence[IDResult], box: int = 0) -> INR:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import astuple
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .amr import RefinementResult, RefinementSettings, refine
+from .amr import RefinementResult, refine, time_input_name
 from .checkpoint import load_inr
-from .domain import detect_time_input
-from .inr import INR
+from .inr import INR, resolve_device
+from .settings import LoadSettings, RefinementSettings
 
 __all__ = ["RefinementSession", "share_of_roots"]
 
@@ -50,20 +49,22 @@ class RefinementSession:
     def __init__(self, max_cached: int = 32) -> None:
         self.max_cached = int(max_cached)
         self._path: Path | None = None
-        self._load_options: dict = {}
+        self._load = LoadSettings()
         self._stamp: tuple | None = None
         self._inr: INR | None = None
+        self._on_device: dict[str, INR] = {}  # copies of the INR on other devices, made once
         self._cache: OrderedDict = OrderedDict()
         self.hits = 0
         self.misses = 0
 
     # -------------------------------------------------------------- checkpoint
-    def open(self, path: str | os.PathLike | None, **load_options: Any) -> bool:
-        """Select a checkpoint (loading is deferred); returns True if this changed anything."""
+    def open(self, path: str | os.PathLike | None, load: LoadSettings | None = None) -> bool:
+        """Select a checkpoint and how to read it (loading is deferred); True if this changed anything."""
         new = Path(path) if path else None
-        if new == self._path and load_options == self._load_options:
+        load = load or LoadSettings()
+        if new == self._path and load == self._load:
             return False
-        self._path, self._load_options = new, dict(load_options)
+        self._path, self._load = new, load
         self._inr = None
         self._stamp = None
         self.clear()
@@ -85,14 +86,23 @@ class RefinementSession:
         stamp = self._file_stamp() if self._path.exists() else None
         if self._inr is None or stamp != self._stamp:
             self.clear()
-            self._inr = load_inr(self._path, **self._load_options)
+            self._on_device.clear()
+            self._inr = load_inr(self._path, **self._load.keywords())
             self._stamp = stamp
         return self._inr
 
-    def time_values(self, count: int) -> list[float]:
+    def inr_on(self, device: str) -> INR:
+        """The loaded INR on a device (``'auto'``, ``'cpu'``, ``'cuda'``), copied there once."""
+        inr = self.inr
+        dev = str(resolve_device(device))
+        if dev not in self._on_device:
+            self._on_device[dev] = inr.on(dev)
+        return self._on_device[dev]
+
+    def time_values(self, count: int, time_input: str = "") -> list[float]:
         """``count`` evenly spaced values over the time input's range ([] if the INR has no time)."""
         inr = self.inr
-        name = detect_time_input(inr)
+        name = time_input_name(inr, time_input)
         if name is None or count < 1:
             return []
         lo, hi = inr.domain[inr.input_names.index(name)]
@@ -105,28 +115,26 @@ class RefinementSession:
         """Forget every cached result."""
         self._cache.clear()
 
-    def _key(self, settings: RefinementSettings, time: float | None, roots: Sequence[int] | None) -> tuple:
-        frozen = tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in astuple(settings))
-        return (self._stamp, frozen, None if time is None else float(time),
-                None if roots is None else tuple(int(r) for r in roots))
+    def _key(self, settings: RefinementSettings, roots: Sequence[int] | None) -> tuple:
+        # settings are frozen and hashable: the time is one of them
+        return (self._stamp, settings, None if roots is None else tuple(int(r) for r in roots))
 
     def result(
         self,
         settings: RefinementSettings,
-        time: float | None = None,
         roots: Sequence[int] | None = None,
         progress: Callable[[float, str], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> tuple[RefinementResult, bool]:
-        """The refinement for these settings at this time (cached); returns ``(result, cache_hit)``."""
-        inr = self.inr
-        key = self._key(settings, time, roots)
+        """The refinement for these settings (cached); returns ``(result, cache_hit)``."""
+        inr = self.inr_on(settings.device)
+        key = self._key(settings, roots)
         if key in self._cache:
             self._cache.move_to_end(key)
             self.hits += 1
             return self._cache[key], True
         self.misses += 1
-        res = refine(inr, settings, time=time, roots=roots, progress=progress, cancel=cancel)
+        res = refine(inr, settings, roots=roots, progress=progress, cancel=cancel)
         self._cache[key] = res
         while len(self._cache) > self.max_cached:
             self._cache.popitem(last=False)

@@ -18,9 +18,9 @@ from inr_amr_views import finish, htg_slice, reader_proxy, render_with_edges  # 
 from paraview import servermanager as sm  # noqa: E402
 
 from inr_amr_core import RefinementSettings, load_inr  # noqa: E402
-from inr_amr_core.experiments import compare_methods  # noqa: E402
+from inr_amr_apps.experiments import compare_methods  # noqa: E402
 from inr_amr_core.fileio import write_json  # noqa: E402
-from inr_amr_core.plotting import plot_error_vs_dofs  # noqa: E402
+from inr_amr_apps.plotting import plot_error_vs_dofs  # noqa: E402
 from inr_amr_core.vtk import write_htg  # noqa: E402
 
 
@@ -66,10 +66,10 @@ def main(argv=None) -> int:
     inr = load_inr(args.checkpoint)
     cmp_cfg = cfg["compare"]
     base = RefinementSettings(**cmp_cfg["settings"])
-    per_method = {m: base.replace(method=m, **cmp_cfg.get("per_method", {}).get(m, {}))
+    per_method = {m: base.replace(method=m, time=times[-1], **cmp_cfg.get("per_method", {}).get(m, {}))
                   for m in ("uniform", "basic", "pruning")}
     t0 = time.perf_counter()
-    comparison = compare_methods(inr, per_method, time=times[-1], rmse_samples=cmp_cfg["rmse_samples"])
+    comparison = compare_methods(inr, per_method, rmse_samples=cmp_cfg["rmse_samples"])
     compare_seconds = time.perf_counter() - t0
     plot = plot_error_vs_dofs(comparison.curves(), os.path.join(args.output, "error_vs_dofs.png"),
                               title=f"{os.path.basename(args.checkpoint)} at t = {times[-1]:+.1f}: RMSE vs DOFs")

@@ -3,6 +3,9 @@
 Debian's ParaView 5.11 loads Python plugins through ``paraview.detail.pythonalgorithm``, which imports
 ``inspect.getargspec``, removed in Python 3.11; the plugin file cannot fix it because that module is
 imported before the plugin. ``getfullargspec`` returns a superset with the same ``.args``.
+
+It also makes the ParaView layer importable from a checkout (:mod:`inr_amr_paths`), which the
+compiled plugin and every MPI rank need.
 """
 import inspect
 import os
@@ -10,6 +13,10 @@ import sys
 
 if not hasattr(inspect, "getargspec"):
     inspect.getargspec = inspect.getfullargspec
+
+import inr_amr_paths  # noqa: E402  (this folder is on sys.path)
+
+inr_amr_paths.register()
 
 # chain to the sitecustomize this file shadows (Debian ships one), if any
 _here = os.path.dirname(os.path.abspath(__file__))

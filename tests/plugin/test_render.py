@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INR_AMR, ROOT, plain_env
-from imagecheck import assert_nontrivial
+from helpers import INR_AMR, ROOT, plain_env
+from helpers import assert_nontrivial
 
 pytestmark = pytest.mark.paraview
 

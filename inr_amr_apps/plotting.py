@@ -38,7 +38,7 @@ def plot_error_vs_dofs(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .fileio import atomic_write
+    from inr_amr_core.fileio import atomic_write
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
     for name, pts in curves.items():

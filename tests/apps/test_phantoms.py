@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from inr_amr_core import load_inr
-from inr_amr_core.demo import DATA_DIR
-from inr_amr_core.phantoms import (
+from inr_amr_apps.resources import data_dir
+from inr_amr_apps.phantoms import (
     compressed_cube,
     compressed_cube_regions,
     log_pile,
@@ -19,9 +19,9 @@ from inr_amr_core.phantoms import (
     log_pile_regions,
     sin_corner,
 )
-from inr_amr_core.training import DEMOS, ct_architecture, relu_mlp_2d, train_demo, train_inr
+from inr_amr_apps.training import DEMOS, ct_architecture, relu_mlp_2d, train_demo, train_inr
 
-DATA = DATA_DIR
+DATA = data_dir()
 
 #: Upper bounds on the fit RMSE of the shipped checkpoints at 20,000 fresh points: about 1.5x what
 #: training reached at 65,536 points (sin2d 0.021, ct 0.00030, logpile 0.0018; see the
@@ -225,7 +225,7 @@ def test_trained_checkpoint_loads_and_fits(name):
     spec = DEMOS[name]
     path = DATA / spec.file_name
     if not path.is_file():
-        pytest.fail(f"{path} is missing: run `python -m inr_amr_core.training {name}`")
+        pytest.fail(f"{path} is missing: run `python -m inr_amr_apps.training {name}`")
     inr = load_inr(path)
     assert inr.metadata["layout"] == EXPECTED_LAYOUT[name]
     if name == "sin2d":

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from conftest import run_cli
-from inr_amr_core.reproduce import best_rmse_within, crossings, dofs_to_reach
+from helpers import run_cli
+from inr_amr_apps.reproduce import best_rmse_within, crossings, dofs_to_reach
 
 
 def test_dofs_to_reach_interpolates_in_log_log():
@@ -53,7 +53,7 @@ def test_reproduce_2d_quick(tmp_path):
 
 
 def test_versus_uniform():
-    from inr_amr_core.reproduce import versus_uniform
+    from inr_amr_apps.reproduce import versus_uniform
 
     curves = {"uniform": [(100, 0.1), (10000, 0.001)], "pruning": [(100, 0.1), (1000, 0.001)]}
     v = versus_uniform(curves)["pruning"]

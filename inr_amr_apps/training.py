@@ -1,4 +1,4 @@
-"""Train the demo INRs on the analytic phantoms of :mod:`inr_amr_core.phantoms` (CPU, float32).
+"""Train the demo INRs on the analytic phantoms of :mod:`inr_amr_apps.phantoms` (CPU, float32).
 
 ``train_inr`` fits any :class:`~inr_amr_core.inr.INR` to a numpy target function with Adam and a
 cosine learning-rate decay, on points drawn uniformly over the INR's domain (optionally mixed with
@@ -9,19 +9,18 @@ No global random state is touched: every draw comes from generators seeded from 
 
 Examples
 --------
->>> from inr_amr_core.phantoms import sin_corner
+>>> from inr_amr_apps.phantoms import sin_corner
 >>> inr, report = train_inr(sin_corner, relu_mlp_2d(0), steps=20, batch_size=256, lr=1e-3, seed=0)
 >>> report["fit_rmse"] < report["initial_rmse"]
 True
 
 Command line (prints progress to stderr)::
 
-    python -m inr_amr_core.training ct inr_amr_core/data
+    inr-amr train ct
 """
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +29,11 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from inr_amr_core.checkpoint import save_ct_checkpoint, save_inr
+from inr_amr_core.fileio import write_json
+from inr_amr_core.inr import INR, Activation, FourierFeatures
+
 from . import phantoms
-from .checkpoint import save_ct_checkpoint, save_inr
-from .fileio import write_json
-from .inr import INR, Activation, FourierFeatures
 
 __all__ = [
     "DEMOS",
@@ -102,7 +102,7 @@ def edge_sampler(
 
     Examples
     --------
-    >>> from inr_amr_core.phantoms import compressed_cube
+    >>> from inr_amr_apps.phantoms import compressed_cube
     >>> s = edge_sampler(compressed_cube, [(-1, 1)] * 4, fraction=0.5)
     >>> s(np.random.default_rng(0), 100).shape
     (100, 4)
@@ -208,7 +208,7 @@ def fit_rmse(inr: INR, target_fn: TargetFn, n: int = RMSE_POINTS, seed: int = 0,
 
     Examples
     --------
-    >>> from inr_amr_core.phantoms import sin_corner
+    >>> from inr_amr_apps.phantoms import sin_corner
     >>> fit_rmse(relu_mlp_2d(0), sin_corner, n=1000) > 0
     True
     """
@@ -526,14 +526,3 @@ def train_demo(
 def _value_scale(name: str) -> float:
     """The size the fit RMSE is compared with: the amplitude 1 of sin, the material attenuation 0.10."""
     return {"sin2d": 1.0, "ct": phantoms.CUBE["cube_value"], "logpile": phantoms.LOG_PILE["log_value"]}[name]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m inr_amr_core.training ...`` is ``inr-amr train ...``."""
-    from .cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

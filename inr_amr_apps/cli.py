@@ -10,10 +10,21 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
-from .fileio import write_json
+from inr_amr_core.fileio import write_json
+from inr_amr_core.settings import (
+    AssignmentsKind,
+    BoolKind,
+    ChoiceKind,
+    LoadSettings,
+    ParameterSpec,
+    RefinementSettings,
+    SettingsError,
+    parameters,
+)
 
 __all__ = ["main", "build_parser", "settings_from_args"]
 
@@ -51,96 +62,68 @@ class ProgressLine:
 
 
 # ---------------------------------------------------------------------------------------- arguments
+def _option_type(spec: ParameterSpec) -> Callable[[str], Any]:
+    """argparse ``type=``: the schema's parser and range check, with the schema's error message."""
+
+    def parse(text: str) -> Any:
+        try:
+            return spec.check(spec.kind.parse(text))
+        except (SettingsError, TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = spec.name  # argparse names the option's type in its messages
+    return parse
+
+
+def add_settings_options(parser: argparse.ArgumentParser, cls: type, title: str,
+                         skip: Sequence[str] = ()) -> None:
+    """Add one option per parameter of ``cls`` that declares a flag (nothing set: the schema's default)."""
+    group = parser.add_argument_group(title)
+    for spec in parameters(cls):
+        if spec.cli is None or spec.name in skip:
+            continue
+        flags = [f for f in (spec.cli_short, spec.cli) if f]
+        common: dict[str, Any] = dict(dest=spec.name, default=argparse.SUPPRESS, help=spec.help())
+        if isinstance(spec.kind, BoolKind):
+            group.add_argument(*flags, action=argparse.BooleanOptionalAction, **common)
+        elif isinstance(spec.kind, AssignmentsKind):  # repeatable: --fix z=0 --fix y=0.5
+            group.add_argument(*flags, action="append", metavar=spec.kind.metavar, **common)
+        elif isinstance(spec.kind, ChoiceKind):
+            group.add_argument(*flags, choices=spec.kind.choices, **common)
+        else:
+            group.add_argument(*flags, type=_option_type(spec), metavar=spec.kind.metavar, **common)
+
+
+def settings_from_args(args: argparse.Namespace, cls: type = RefinementSettings, **overrides: Any) -> Any:
+    """The settings object of the parameters given on the command line (the schema's defaults elsewhere)."""
+    given: dict[str, Any] = {}
+    for spec in parameters(cls):
+        if spec.name in vars(args):
+            value = getattr(args, spec.name)
+            if isinstance(spec.kind, AssignmentsKind):  # the repeated --fix options, merged
+                value = ",".join(value)
+            given[spec.name] = value
+    given.update(overrides)
+    try:
+        return cls(**given)
+    except SettingsError as exc:
+        raise SystemExit(f"inr-amr: error: {exc}") from None
+
+
 def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="INR checkpoint (.pt/.pth/.ckpt)")
-    g = p.add_argument_group("checkpoint")
-    g.add_argument("--layout", default="auto", help="force a layout (native, lists, dict, ct4d, sequential)")
-    g.add_argument("--activations", help="activations for layouts that store none, e.g. 'relu' or 'sine,sine,identity'")
-    g.add_argument("--sidecar", help="JSON sidecar describing the network (default FILE.json if present)")
+    add_settings_options(p, LoadSettings, "checkpoint")
 
 
 def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None:
-    from .amr import RefinementSettings
-
-    g = p.add_argument_group("refinement (the paper's symbols as short flags)")
-    if method:
-        g.add_argument("--method", "-m", choices=("pruning", "basic", "uniform"), default="pruning")
-    g.add_argument("-T", "--threshold", type=float, default=0.1, help="Pruning: pruned-INR relative error limit T (default 0.1)")
-    g.add_argument("-P", "--proportion", type=float, default=0.09, help="Pruning: kept-neuron proportion limit P (default 0.09)")
-    g.add_argument("--eps", type=float, default=1e-3, help="Pruning: ID tolerance epsilon (default 1e-3)")
-    g.add_argument("--tau", type=float, default=0.1, help="Basic: interpolation relative error limit tau (default 0.1)")
-    g.add_argument("--id-samples", type=int, default=256, help="points per element for the ID (default 256)")
-    g.add_argument("--error-samples", type=int, default=32, help="points per element for error estimates (default 32)")
-    g.add_argument("--uniform-refinements", type=int, default=2, help="uniform refinements first (default 2)")
-    g.add_argument("--max-it", type=int, default=9, dest="max_iterations", help="adaptive iterations (default 9)")
-    g.add_argument("--max-dofs", type=int, default=10_000, help="DOF budget, never exceeded (default 10000; 0 = none)")
-    g.add_argument("--time", type=float, help="value of the time input (4D INRs)")
-    g.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="hold an input fixed (repeatable)")
-    g.add_argument("--space", help="inputs to refine, comma-separated (default x,y,z among the inputs)")
-    g.add_argument("--bounds", help="refined box: lo,hi per refined input, e.g. '0,1,0,1'")
-    g.add_argument("--root-grid", help="root cells per axis, e.g. '2,2,2' (default one)")
-    g.add_argument("--component", type=int, default=0, help="output component (default 0)")
-    g.add_argument("--relative-error", choices=("floored", "reference"), default="floored",
-                   help="floored: the paper's relative error with a floor; reference: the research code's '+5'")
-    g.add_argument("--error-floor", type=float, default=RefinementSettings.error_floor,
-                   help="relative-error denominator floor, as a fraction of the field's RMS "
-                        f"(default {RefinementSettings.error_floor:g})")
-    g.add_argument("--rmse-samples", type=int, default=0,
-                   help="points for the total RMSE per iteration (0 = skip, -1 = paper's 262144 in 2D / 1048576 in 3D)")
-    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--memory-limit", type=float, default=1024.0, help="working memory bound in MB (default 1024)")
-    g.add_argument("--exact-diagnostics", action="store_true", help="Pruning: decompose every layer even past P")
-
-
-def _floats(text: str | None, name: str) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise SystemExit(f"inr-amr: --{name} expects comma-separated numbers, got {text!r}") from None
-
-
-def settings_from_args(args: argparse.Namespace, method: str | None = None):
-    """Turn parsed CLI arguments into :class:`RefinementSettings`."""
-    from .amr import RefinementSettings
-
-    fixed = {}
-    for item in args.fix:
-        if "=" not in item:
-            raise SystemExit(f"inr-amr: --fix expects NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        try:
-            fixed[k.strip()] = float(v)
-        except ValueError:
-            raise SystemExit(f"inr-amr: --fix {k}: {v!r} is not a number") from None
-    bounds = _floats(args.bounds, "bounds")
-    if bounds is not None:
-        if len(bounds) % 2:
-            raise SystemExit("inr-amr: --bounds needs lo,hi pairs")
-        bounds = [tuple(bounds[i:i + 2]) for i in range(0, len(bounds), 2)]
-    root = _floats(args.root_grid, "root-grid")
-    return RefinementSettings(
-        method=method or args.method,
-        threshold=args.threshold, proportion=args.proportion, eps=args.eps, tau=args.tau,
-        id_samples=args.id_samples, error_samples=args.error_samples,
-        uniform_refinements=args.uniform_refinements, max_iterations=args.max_iterations,
-        max_dofs=args.max_dofs or None,
-        root_grid=tuple(int(r) for r in root) if root else None,
-        bounds=bounds,
-        space_inputs=tuple(s.strip() for s in args.space.split(",")) if args.space else None,
-        fixed_inputs=fixed, output_component=args.component,
-        relative_error=args.relative_error, error_floor=args.error_floor,
-        seed=args.seed, device=args.device, rmse_samples=args.rmse_samples,
-        memory_limit_mb=args.memory_limit, exact_diagnostics=args.exact_diagnostics,
-    )
+    add_settings_options(p, RefinementSettings, "refinement (the paper's symbols as short flags)",
+                         skip=() if method else ("method",))
 
 
 def _load(args: argparse.Namespace):
-    from .checkpoint import load_inr
+    from inr_amr_core.checkpoint import load_inr
 
-    return load_inr(args.checkpoint, layout=args.layout, activations=args.activations, sidecar=args.sidecar)
+    return load_inr(args.checkpoint, **settings_from_args(args, LoadSettings).keywords())
 
 
 def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
@@ -157,9 +140,9 @@ def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
 
 # ---------------------------------------------------------------------------------------- commands
 def cmd_info(args: argparse.Namespace) -> int:
-    from .checkpoint import inspect_checkpoint
+    from inr_amr_core.checkpoint import inspect_checkpoint
 
-    info = inspect_checkpoint(args.checkpoint, layout=args.layout, activations=args.activations, sidecar=args.sidecar)
+    info = inspect_checkpoint(args.checkpoint, **settings_from_args(args, LoadSettings).keywords())
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -180,14 +163,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _run_refine(inr, settings, args):
-    from .amr import refine
+    from inr_amr_core.amr import refine
 
     progress = ProgressLine(f"[{settings.method}] ", enabled=not args.quiet)
-    return refine(inr, settings, time=args.time, progress=progress)
+    return refine(inr, settings, progress=progress)
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
-    from .vtk import result_to_hypertreegrid, result_to_unstructured_grid, write_htg, write_vtu
+    from inr_amr_core.vtk import result_to_hypertreegrid, result_to_unstructured_grid, write_htg, write_vtu
 
     inr = _load(args)
     settings = settings_from_args(args)
@@ -212,6 +195,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from inr_amr_core.criteria import make_criterion
+
     from .experiments import compare_methods
     from .plotting import plot_error_vs_dofs
 
@@ -227,11 +212,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             s = s.replace(max_dofs=args.uniform_max_dofs or None)
         per_method[m] = s
     comparison = compare_methods(
-        inr, per_method, methods, time=args.time, rmse_samples=base.rmse_samples or -1,
+        inr, per_method, methods, rmse_samples=base.rmse_samples or -1,
         progress=lambda m: ProgressLine(f"[{m}] ", enabled=not args.quiet))
     if not args.quiet:
         for m, res in comparison.results.items():
-            print(f"\n{m}: {res.settings.criterion().describe()}")
+            print(f"\n{m}: {make_criterion(res.settings).describe()}")
             _iteration_table(res.iterations)
     report = {"checkpoint": str(args.checkpoint), **comparison.report()}
     if args.plot:
@@ -245,7 +230,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .checkpoint import save_inr
+    from inr_amr_core.checkpoint import save_inr
 
     inr = _load(args)
     if args.input_names:
@@ -270,7 +255,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from inr_amr_core import __version__
 
     parser = argparse.ArgumentParser(
         prog="inr-amr",
@@ -311,12 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
 
-    from .demo import DATA_DIR
+    from .resources import data_dir
     from .training import DEMOS
 
     p = sub.add_parser("train", help="regenerate the embedded demo INRs (fixed seeds, CPU, minutes)")
     p.add_argument("name", choices=(*sorted(DEMOS), "all"))
-    p.add_argument("-o", "--output", default=str(DATA_DIR),
+    p.add_argument("-o", "--output", default=str(data_dir()),
                    help="output folder (default: the package's data folder)")
     p.add_argument("--steps", type=int, help="override the demo's training steps")
     p.add_argument("--seed", type=int, default=0)
@@ -334,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``inr-amr``; returns the exit status (2 for bad input, 1 for failures)."""
-    from .amr import BudgetError, RefinementCancelled
-    from .checkpoint import CheckpointError
+    from inr_amr_core.amr import BudgetError, RefinementCancelled
+    from inr_amr_core.checkpoint import CheckpointError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     from .launch import TOOLS, run_paraview_tool

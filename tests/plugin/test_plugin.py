@@ -4,24 +4,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import INR_AMR, ROOT, plain_env
+from helpers import DATA, INR_AMR, PLUGIN, PV_SCRIPTS, ROOT, plain_env, run
 
 pytestmark = pytest.mark.paraview
-
-PLUGIN = ROOT / "plugin" / "inr_amr_plugin.py"
-PV_SCRIPTS = Path(__file__).parent / "pv"
-
-
-def run(cmd, env=None, timeout=600, cwd=None):
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=cwd)
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +141,13 @@ print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
 
 def test_embedded_checkpoints_open_in_the_reader(tmp_path):
     """The three embedded demo INRs through the ParaView reader: leaves and values against direct evaluation."""
-    data = ROOT / "inr_amr_core" / "data"
+    data = DATA
     script = tmp_path / "embedded.py"
     script.write_text(f"""
 import json, sys
 import numpy as np
-sys.path.insert(0, {str(Path(__file__).parent)!r})
-from htgwalk import leaf_records
+sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+from helpers import leaf_records
 from paraview import servermanager as sm
 from paraview.simple import *
 from inr_amr_core import load_inr

@@ -9,6 +9,7 @@ import torch
 from inr_amr_core import SampleStream
 from inr_amr_core import pruning
 from inr_amr_core.pruning import (
+    LiveNeuronGuess,
     budget_exceed_count,
     interpolative_decomposition,
     paper_relative_error,
@@ -245,8 +246,9 @@ def test_relu_neurons_dead_on_early_boxes_still_count_later(block_bytes, monkeyp
     stream = SampleStream(4)
     ids = np.arange(len(lo), dtype=np.uint64)
     for limit in (512.0, 0.05):  # one chunk, then one box per chunk (the guess is learned on x < 0.5)
-        inr.__dict__.pop("_live_neuron_guess", None)
-        res = prune_on_boxes(inr, lo, hi, eps=1e-3, stream=stream, element_ids=ids, memory_limit_mb=limit)
+        guess = LiveNeuronGuess()
+        res = prune_on_boxes(inr, lo, hi, eps=1e-3, stream=stream, element_ids=ids, memory_limit_mb=limit,
+                             live_neurons=guess)
         pts = stream.points_in_boxes(ids, lo, hi, 256, "id")
         with torch.no_grad():
             _, acts = inr.forward(torch.tensor(pts, dtype=torch.float32), hidden=True)
@@ -255,5 +257,6 @@ def test_relu_neurons_dead_on_early_boxes_still_count_later(block_bytes, monkeyp
             assert res.ranks[b].tolist() == expected, (limit, b)
         # neuron 0 is alive (a pivot) on the x > 0.9 boxes only
         assert acts[0][8:, :, 0].abs().max() > 0 and acts[0][:8, :, 0].abs().max() == 0
-    guess = inr.__dict__["_live_neuron_guess"][0].tolist()
-    assert 0 in guess and 1 not in guess  # widened by the late boxes; the dead neuron never joined
+    live = guess.layers[0].tolist()
+    assert 0 in live and 1 not in live  # widened by the late boxes; the dead neuron never joined
+    assert not [k for k in vars(inr) if k.startswith("_")], "nothing may be cached on the INR object"

@@ -8,8 +8,8 @@ import pytest
 import vtk
 from vtkmodules.util import numpy_support
 
-from conftest import ct_like_inr
-from htgwalk import leaf_records
+from helpers import ct_like_inr
+from helpers import leaf_records
 from inr_amr_core import refine
 from inr_amr_core.vtk import (
     result_to_hypertreegrid,

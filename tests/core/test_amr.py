@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.interpolate import RegularGridInterpolator
 
-from conftest import ct_like_inr
+from helpers import ct_like_inr
 from inr_amr_core import (
     BudgetError,
     RefinementCancelled,
@@ -168,11 +168,11 @@ def test_progress_and_cancel(hos):
 
 
 def test_settings_validation():
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="method: invalid value 'magic' \\(choose one of pruning, basic, uniform"):
         RefinementSettings(method="magic")
-    with pytest.raises(ValueError, match="P \\(proportion\\)"):
+    with pytest.raises(ValueError, match="proportion \\(P\\) must be in \\(0, 1\\], got 0"):
         RefinementSettings(proportion=0)
-    with pytest.raises(ValueError, match="tau"):
+    with pytest.raises(ValueError, match="tau must be > 0, got -1"):
         RefinementSettings(method="basic", tau=-1)
     with pytest.raises(ValueError, match="space input 'q'"):
         SpaceSlice.from_inr(ct_like_inr(8, 1, 4), space_inputs=("q",))

@@ -13,20 +13,12 @@ import os
 import subprocess
 from pathlib import Path
 
-from .launch import paraview_environment, plugin_dir, pvbatch_command
+from .launch import paraview_environment, pvbatch_command
+from .resources import data_file, pvscript
 
-__all__ = ["DATA_DIR", "default_checkpoint", "demo_settings", "run_demo", "add_commands"]
+__all__ = ["DEFAULT_CHECKPOINT", "add_commands", "demo_settings", "run_demo"]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_CHECKPOINT = "ct_compression.pt"
-
-
-def default_checkpoint(name: str = DEFAULT_CHECKPOINT) -> Path:
-    """Path of an embedded demo checkpoint (``ct_compression.pt``, ``logpile.pt``, ``sin_corner_2d.pt``)."""
-    path = DATA_DIR / name
-    if not path.is_file():
-        raise FileNotFoundError(f"embedded checkpoint {path} is missing (regenerate with `inr-amr train`)")
-    return path
 
 
 def demo_settings(quick: bool = False) -> dict:
@@ -50,9 +42,9 @@ def demo_settings(quick: bool = False) -> dict:
 def run_demo(checkpoint: str | os.PathLike | None = None, output: str | os.PathLike = "inr-amr-output",
              quick: bool = False) -> int:
     """Run the main job in pvbatch; returns its exit status."""
-    ckpt = Path(checkpoint) if checkpoint else default_checkpoint()
+    ckpt = Path(checkpoint) if checkpoint else data_file(DEFAULT_CHECKPOINT)
     pvbatch = pvbatch_command()
-    script = plugin_dir() / "pvscripts" / "demo.py"
+    script = pvscript("demo.py")
     cmd = [*pvbatch, str(script), "--checkpoint", str(ckpt.resolve()), "--output", str(Path(output).resolve()),
            "--settings", json.dumps(demo_settings(quick))]
     print(f"inr-amr demo: {ckpt.name} -> {Path(output).resolve()}", flush=True)

@@ -29,16 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from .amr import RefinementSettings, refine
-from .checkpoint import load_inr
+from inr_amr_core.amr import refine
+from inr_amr_core.checkpoint import load_inr
+from inr_amr_core.fileio import atomic_write, write_json
+from inr_amr_core.settings import RefinementSettings
+
 from .experiments import Comparison, compare_methods
-from .fileio import atomic_write, write_json
-from .demo import DATA_DIR as DATA
-from .launch import paraview_environment, plugin_dir, pvbatch_command
+from .launch import paraview_environment, pvbatch_command
+from .resources import data_file, pvscript, shared_file
 
-__all__ = ["EXPERIMENTS", "SCALES", "run_reproduction", "crossings", "add_commands"]
+__all__ = ["EXPERIMENTS", "REFERENCE_INR", "SCALES", "add_commands", "crossings", "run_reproduction"]
 
-SHARED_HOS = Path(__file__).resolve().parents[2] / "shared" / "inrs" / "hos_lists.ckpt"
+#: the reference code's 2D INR, in the project's shared folder (``--reference-inr`` gives another path)
+REFERENCE_INR = "inrs/hos_lists.ckpt"
 
 #: the reference code's figures on hos (../shared/notes/reference-implementation.md): DOFs as it counts them
 #: (hanging vertices included) and the true RMSE of its meshes, per iteration
@@ -54,7 +57,8 @@ REFERENCE_HOS = {
 class Experiment:
     name: str
     title: str
-    checkpoint: Path
+    #: an embedded demo INR's file name, or None for the reference INR (``--reference-inr``)
+    checkpoint: str | None
     settings: dict
     time: float | None = None
     basic_error_samples: int | None = None
@@ -66,7 +70,18 @@ class Experiment:
     def base(self, scale: dict) -> RefinementSettings:
         s = dict(self.settings)
         s.update(scale.get(f"overrides_{self.dim}d", {}))
-        return RefinementSettings(**s)
+        return RefinementSettings(**s, time=self.time)
+
+    def checkpoint_path(self, reference_inr: str | os.PathLike | None = None) -> Path:
+        """The checkpoint file: an embedded demo INR, or the reference INR (given, else the shared copy)."""
+        if self.checkpoint is not None:
+            return data_file(self.checkpoint)
+        path = Path(reference_inr) if reference_inr else shared_file(REFERENCE_INR)
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"experiment {self.name!r} needs the reference code's INR ({REFERENCE_INR} of "
+                                    f"the shared folder{f': {path} does not exist' if path else ''}); give its path "
+                                    "with --reference-inr, or set INR_AMR_SHARED to the shared folder")
+        return path
 
 
 # the paper's hyperparameters were tuned with the research code's relative error ("+5" shift for
@@ -82,15 +97,15 @@ _SWEEPS_3D = {"pruning": {"proportion": [0.05, 0.075, 0.1, 0.15], "threshold": [
               "basic": {"tau": [1e-4, 1e-3, 1e-2, 0.1]}}
 
 EXPERIMENTS = {
-    "2d_hos": Experiment("2d_hos", "2D benchmark, reference INR (hos_lists.ckpt)", SHARED_HOS, _2D,
+    "2d_hos": Experiment("2d_hos", "2D benchmark, reference INR (hos_lists.ckpt)", None, _2D,
                          sweeps=_SWEEPS_2D),
-    "2d_own": Experiment("2d_own", "2D benchmark, this project's INR (sin_corner_2d.pt)", DATA / "sin_corner_2d.pt",
+    "2d_own": Experiment("2d_own", "2D benchmark, this project's INR (sin_corner_2d.pt)", "sin_corner_2d.pt",
                          _2D, sweeps=_SWEEPS_2D),
     # with the research code's "+5", T is inert; with this project's floored error it is a real knob
-    "ct": Experiment("ct", "Simulated dynamic CT at t = 1 (ct_compression.pt)", DATA / "ct_compression.pt", _CT,
+    "ct": Experiment("ct", "Simulated dynamic CT at t = 1 (ct_compression.pt)", "ct_compression.pt", _CT,
                      time=1.0, basic_error_samples=256, dim=3, sweeps=_SWEEPS_3D,
                      extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored", threshold=3e-4)}),
-    "logpile": Experiment("logpile", "Log pile at t = 1 (logpile.pt)", DATA / "logpile.pt", _LOG, time=1.0,
+    "logpile": Experiment("logpile", "Log pile at t = 1 (logpile.pt)", "logpile.pt", _LOG, time=1.0,
                           basic_error_samples=256, dim=3, sweeps=_SWEEPS_3D,
                           extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored",
                                                               threshold=3e-4)}),
@@ -201,7 +216,7 @@ def _sweep(exp: Experiment, inr, comparison: Comparison, scale: dict, device: st
             for v in values:
                 s = base[method].replace(**{param: v, "max_dofs": budget, "relative_error": "floored"})
                 t0 = time.perf_counter()
-                cmp = compare_methods(inr, s, (method,), time=exp.time, reference=comparison.reference)
+                cmp = compare_methods(inr, s, (method,), reference=comparison.reference)
                 res = cmp.results[method]
                 curve = [(r["dofs"], r["rmse"]) for r in res.iterations]
                 rows.setdefault(method, []).append({
@@ -222,7 +237,7 @@ def _sweep(exp: Experiment, inr, comparison: Comparison, scale: dict, device: st
 
 def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log) -> list[str]:
     """Final meshes as .htg, rendered by pvbatch like the paper's Figures 2 and 4-7."""
-    from .vtk import result_to_hypertreegrid, write_htg
+    from inr_amr_core.vtk import result_to_hypertreegrid, write_htg
 
     try:
         pvbatch = pvbatch_command(require_display=False)
@@ -242,7 +257,7 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
         # the same settings, two adaptive iterations fewer: these are pictures, not measurements
         pr = comparison.results["pruning"].settings
         for t in (-1.0, 0.0):
-            res = refine(inr, pr.replace(max_iterations=max(1, pr.max_iterations - 2)), time=t)
+            res = refine(inr, pr.replace(max_iterations=max(1, pr.max_iterations - 2), time=t))
             htg = write_htg(result_to_hypertreegrid(res), out / f"{exp.name}_pruning_t{t:+.0f}.htg")
             png = out / f"{exp.name}_pruning_y0_t{t:+.0f}.png"
             jobs.append({"htg": str(htg), "png": str(png), "axis": "y",
@@ -250,7 +265,7 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
     vrange = [float(min(v.min() for v in vals.values())), float(max(v.max() for v in vals.values()))]
     spec = out / f"{exp.name}_render_jobs.json"
     spec.write_text(json.dumps({"jobs": jobs, "range": vrange}))
-    cmd = [*pvbatch, str(plugin_dir() / "pvscripts" / "render_htg.py"), str(spec)]
+    cmd = [*pvbatch, str(pvscript("render_htg.py")), str(spec)]
     proc = subprocess.run(cmd, env=paraview_environment(), capture_output=True, text=True)
     if proc.returncode != 0:
         log(f"  rendering failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -258,20 +273,20 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
     return [j["png"] for j in jobs if Path(j["png"]).exists()]
 
 
-def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", log=print) -> dict:
+def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", log=print,
+                   reference_inr: str | os.PathLike | None = None) -> dict:
     exp = EXPERIMENTS[name]
     scale = SCALES[scale_name]
-    if not exp.checkpoint.is_file():
-        raise FileNotFoundError(f"{exp.checkpoint} is missing")
+    checkpoint = exp.checkpoint_path(reference_inr)
     from .plotting import plot_error_vs_dofs
 
-    inr = load_inr(exp.checkpoint)
+    inr = load_inr(checkpoint)
     per_method = _settings_per_method(exp, scale, device)
     log(f"[{name}] {exp.title}")
     t0 = time.perf_counter()
-    comparison = compare_methods(inr, per_method, time=exp.time, rmse_samples=scale[f"rmse_{exp.dim}d"])
+    comparison = compare_methods(inr, per_method, rmse_samples=scale[f"rmse_{exp.dim}d"])
     for label, overrides in exp.extra_runs.items():
-        comparison.results[label] = refine(inr, per_method["pruning"].replace(**overrides), time=exp.time,
+        comparison.results[label] = refine(inr, per_method["pruning"].replace(**overrides),
                                            reference=comparison.reference)
     seconds = time.perf_counter() - t0
     table = comparison.table()
@@ -282,7 +297,7 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
     extra = {f"reference code: {m}": pts for m, pts in REFERENCE_HOS.items()} if name == "2d_hos" else {}
     plot = plot_error_vs_dofs(curves, out / f"{name}_error_vs_dofs.png", title=exp.title, extra=extra)
     record: dict[str, Any] = {
-        "title": exp.title, "checkpoint": str(exp.checkpoint), "time": exp.time, "scale": scale_name,
+        "title": exp.title, "checkpoint": str(checkpoint), "time": exp.time, "scale": scale_name,
         "seconds": seconds, "report": comparison.report(), "crossings": crossings(curves),
         "crossings_conforming": crossings(comparison.curves(conforming=True)),
         "versus_uniform": versus_uniform(curves), "plot": str(plot),
@@ -299,14 +314,19 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
 
 
 def run_reproduction(experiments=None, scale: str = "standard", output: str | os.PathLike = "reproduction",
-                     device: str = "auto", log=print) -> dict:
-    """Run experiments and write ``results.json`` plus plots and images under ``output``."""
+                     device: str = "auto", log=print, reference_inr: str | os.PathLike | None = None) -> dict:
+    """Run experiments and write ``results.json`` plus plots and images under ``output``.
+
+    ``reference_inr`` is the reference code's 2D INR (default: the shared folder's copy).
+    """
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     names = list(experiments or EXPERIMENTS)
+    for name in names:  # fail before hours of work, not after
+        EXPERIMENTS[name].checkpoint_path(reference_inr)
     records, t0 = {}, time.perf_counter()
     for name in names:
-        records[name] = run_experiment(name, scale, out, device, log)
+        records[name] = run_experiment(name, scale, out, device, log, reference_inr)
     result = {"scale": scale, "device": device, "seconds_total": time.perf_counter() - t0, "experiments": records}
 
     write_json(out / "results.json", result, indent=1)
@@ -372,7 +392,7 @@ def _cmd(args: argparse.Namespace) -> int:
     for n in names or []:
         if n not in EXPERIMENTS:
             raise ValueError(f"unknown experiment {n!r}; choose from {', '.join(EXPERIMENTS)}")
-    run_reproduction(names, args.scale, args.output, args.device)
+    run_reproduction(names, args.scale, args.output, args.device, reference_inr=args.reference_inr)
     return 0
 
 
@@ -383,4 +403,6 @@ def add_commands(sub) -> None:
                    help="quick (CI), standard (under 30 min on 2 cores), full (paper budgets; use a GPU)")
     p.add_argument("-o", "--output", default="reproduction")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--reference-inr", help=f"the reference code's 2D INR (default: {REFERENCE_INR} of the shared "
+                                           "folder, $INR_AMR_SHARED or ../shared beside a checkout)")
     p.set_defaults(func=_cmd)

@@ -1,12 +1,13 @@
 """Comparing refinement methods on one INR: the same reference points, one table, one plot."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
-from .amr import PAPER_RMSE_SAMPLES, RefinementResult, RefinementSettings, refine, resolve_slice
-from .inr import INR
-from .metrics import ReferenceSample
+from inr_amr_core.amr import PAPER_RMSE_SAMPLES, RefinementResult, refine, resolve_slice
+from inr_amr_core.inr import INR
+from inr_amr_core.metrics import ReferenceSample
+from inr_amr_core.settings import RefinementSettings
 
 __all__ = ["Comparison", "compare_methods", "iteration_rows"]
 
@@ -56,7 +57,6 @@ def compare_methods(
     settings: dict[str, RefinementSettings] | RefinementSettings,
     methods: Sequence[str] = ("uniform", "basic", "pruning"),
     *,
-    time: float | None = None,
     rmse_samples: int = -1,
     reference: ReferenceSample | None = None,
     progress: Callable[[str], Callable[[float, str], None] | None] | None = None,
@@ -76,11 +76,11 @@ def compare_methods(
                   for m in methods}
     first = per_method[methods[0]]
     if reference is None:
-        space = resolve_slice(inr, first, time)
+        space = resolve_slice(inr, first)
         n = PAPER_RMSE_SAMPLES[space.dim] if rmse_samples < 0 else rmse_samples
         reference = ReferenceSample.draw(inr.on(first.device), space, n, first.seed, first.output_component)
     results = {}
     for m in methods:
         cb = progress(m) if progress is not None else None
-        results[m] = refine(inr, per_method[m], time=time, progress=cb, reference=reference)
-    return Comparison(results, reference, time)
+        results[m] = refine(inr, per_method[m], progress=cb, reference=reference)
+    return Comparison(results, reference, first.time)

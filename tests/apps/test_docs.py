@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def readme_commands():
@@ -26,7 +26,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_documented_subcommands_exist():
-    from inr_amr_core.cli import build_parser
+    from inr_amr_apps.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")

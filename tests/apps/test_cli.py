@@ -6,7 +6,7 @@ import json
 import numpy as np
 import vtk
 
-from conftest import ct_like_inr, run_cli
+from helpers import DATA, ct_like_inr, run_cli
 from inr_amr_core import load_inr, save_ct_checkpoint
 
 
@@ -75,9 +75,7 @@ def test_errors_are_clear_and_nonzero(tmp_path, hos_path):
 
 
 def test_info_on_embedded_checkpoints():
-    from conftest import ROOT
-
     for name, layout in (("sin_corner_2d.pt", "native"), ("ct_compression.pt", "ct4d"), ("logpile.pt", "ct4d")):
-        out = run_cli("info", ROOT / "inr_amr_core" / "data" / name, "--json")
+        out = run_cli("info", DATA / name, "--json")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["layout"] == layout

@@ -17,8 +17,8 @@ from paraview import servermanager as sm  # noqa: E402
 from paraview.simple import *  # noqa: E402,F403
 from vtkmodules.util import numpy_support  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
-from htgwalk import leaf_records  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # tests/
+from helpers import leaf_records  # noqa: E402
 
 cfg = json.load(open(sys.argv[1]))
 out = {}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ct_like_inr, random_mlp
+from helpers import ct_like_inr, random_mlp
 from inr_amr_core import CheckpointError, INR, Activation, load_inr, save_ct_checkpoint, save_inr
 
 POINTS = np.random.default_rng(0).random((200, 2))

@@ -2,10 +2,14 @@
 
 The launcher puts three things in the environment of the ParaView process:
 
-* ``PYTHONPATH``: this Python's site-packages (torch, inr_amr_core) and the source checkout;
-* the folder ``plugin/site`` whose ``sitecustomize.py`` applies the Python 3.11 workaround that Debian's
-  ParaView 5.11 needs to load any Python plugin (``inspect.getargspec``);
-* ``PV_PLUGIN_PATH``: the ``plugin`` folder, so the INR Checkpoint Reader is loaded at start-up.
+* ``PYTHONPATH``: this Python's site-packages (torch) and the folder the project's packages are in
+  (a source checkout or site-packages);
+* the ParaView layer's ``site`` folder, whose ``sitecustomize.py`` applies the Python 3.11 workaround
+  that Debian's ParaView 5.11 needs to load any Python plugin (``inspect.getargspec``);
+* ``PV_PLUGIN_PATH``: the ParaView layer's folder, so the INR Checkpoint Reader is loaded at start-up.
+
+Every folder is found through the installed packages (:mod:`inr_amr_apps.resources`), so the
+launchers work from a checkout and from a wheel alike.
 
 Arguments after the tool name go to ParaView unchanged, e.g. ``inr-amr pvbatch script.py --flag``.
 """
@@ -19,34 +23,21 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["plugin_dir", "paraview_environment", "pvbatch_command", "run_paraview_tool", "add_commands", "TOOLS"]
+import inr_amr_core
+
+from .resources import plugin_dir
+
+__all__ = ["TOOLS", "add_commands", "paraview_environment", "pvbatch_command", "run_paraview_tool"]
 
 TOOLS = ("paraview", "pvpython", "pvbatch")
-PLUGIN_FILE = "inr_amr_plugin.py"
-
-
-def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def plugin_dir() -> Path:
-    """The folder holding ``inr_amr_plugin.py`` (``$INR_AMR_PLUGIN_DIR`` or ``plugin/`` of the checkout)."""
-    env = os.environ.get("INR_AMR_PLUGIN_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(project_root() / "plugin")
-    for c in candidates:
-        if (c / PLUGIN_FILE).is_file():
-            return c.resolve()
-    raise FileNotFoundError(
-        f"cannot find {PLUGIN_FILE} (looked in {', '.join(map(str, candidates))}); set INR_AMR_PLUGIN_DIR to the "
-        "plugin folder of an inr-amr checkout")
 
 
 def paraview_environment(base: dict | None = None) -> dict:
     """The environment for a ParaView process that finds torch, the core and the plugin."""
     env = dict(os.environ if base is None else base)
     plugins = plugin_dir()
-    paths = [str(plugins / "site"), str(project_root()), sysconfig.get_paths()["purelib"]]
+    packages = Path(inr_amr_core.__file__).resolve().parent.parent  # where the project's packages are
+    paths = [str(plugins / "site"), str(packages), sysconfig.get_paths()["purelib"]]
     old = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join(paths + ([old] if old else []))
     old_plugins = env.get("PV_PLUGIN_PATH")

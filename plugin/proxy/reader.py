@@ -1,0 +1,208 @@
+"""The "INR Checkpoint Reader" proxy: properties in, ``inr_amr_core`` calls, a vtkHyperTreeGrid out.
+
+No algorithm lives here. The properties and their setters are generated from the parameter
+schema (:mod:`inr_amr_core.settings`, through :mod:`.properties`): each setter compares the new
+value with the current one, replaces that field of the reader's settings object, clears the
+cached results, then calls ``Modified()``, as ParaView's Python plugin examples do.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from paraview.util.vtkAlgorithm import smproxy
+from vtkmodules.util.vtkAlgorithm import VTKPythonAlgorithmBase
+from vtkmodules.vtkCommonCore import vtkOutputWindow
+from vtkmodules.vtkCommonDataModel import vtkDataObject, vtkHyperTreeGrid
+from vtkmodules.vtkCommonExecutionModel import vtkAlgorithm, vtkStreamingDemandDrivenPipeline
+
+from inr_amr_core.settings import LoadSettings, RefinementSettings, SeriesSettings, SettingsError
+
+from .properties import BINDINGS, Binding, property_xmls
+
+try:  # torch or the core's dependencies missing: the reader still registers, and says why it cannot read
+    from inr_amr_core.amr import time_input_name
+    from inr_amr_core.session import RefinementSession, share_of_roots
+    from inr_amr_core.vtk import result_to_hypertreegrid
+
+    IMPORT_ERROR = None
+except ImportError as _exc:
+    IMPORT_ERROR = (f"INR Checkpoint Reader: cannot import inr_amr_core ({_exc}). Start ParaView with "
+                    "'inr-amr paraview' (or 'inr-amr pvpython'), or put the project's virtual environment "
+                    "on PYTHONPATH; see the README section 'Other ParaView versions'.")
+
+__all__ = ["INRCheckpointReader"]
+
+log = logging.getLogger("inr_amr_plugin")
+if os.environ.get("INR_AMR_LOG"):
+    # one line per pipeline update (rank, piece, leaves, cache hit): for diagnosing parallel runs
+    _handler = logging.FileHandler(os.environ["INR_AMR_LOG"])
+    _handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+
+#: errors whose message says everything (no traceback in the output window)
+_EXPECTED_ERRORS = ("CheckpointError", "BudgetError", "SettingsError", "ValueError", "RefinementCancelled")
+
+
+class INRCheckpointReader(VTKPythonAlgorithmBase):
+    """Refines a mesh over an INR checkpoint's domain and outputs it as a vtkHyperTreeGrid."""
+
+    # every property, generated from the schema (ParaView's proxy decorator reads this list)
+    _pvsm_property_xmls = property_xmls()
+
+    def __init__(self) -> None:
+        VTKPythonAlgorithmBase.__init__(self, nInputPorts=0, nOutputPorts=1, outputType="vtkHyperTreeGrid")
+        self._session = RefinementSession() if IMPORT_ERROR is None else None
+        self._file = ""
+        self.settings = RefinementSettings()
+        self.load = LoadSettings()
+        self.series = SeriesSettings()
+        self._last_error = ""
+
+    # ------------------------------------------------------------------ properties
+    def SetFileName(self, name: str) -> None:  # noqa: N802 (ParaView's naming)
+        if (name or "") != self._file:
+            self._file = name or ""
+            self._reopen()
+            self.Modified()
+
+    def _reopen(self) -> None:
+        if self._session is not None:
+            self._session.open(self._file or None, self.load)
+
+    def _set_parameter(self, binding: Binding, values: tuple[Any, ...]) -> None:
+        """The generated setters: compare, replace the field, clear what depends on it, Modified()."""
+        spec = binding.spec
+        try:
+            value = spec.check(spec.kind.from_paraview(values))
+            current: Any = getattr(self, binding.owner)
+            if getattr(current, spec.name) == value:
+                return
+            setattr(self, binding.owner, current.replace(**{spec.name: value}))
+        except SettingsError as exc:  # an out-of-range value: say so, keep the previous one
+            self._error(str(exc))
+            return
+        if binding.owner == "load":
+            self._reopen()
+        elif binding.owner == "settings" and self._session is not None:
+            self._session.clear()
+        # the series only changes which times are advertised; results are keyed by time
+        self.Modified()
+
+    def GetTimestepValues(self) -> list[float]:  # noqa: N802
+        return self._timesteps()
+
+    def GetCacheHits(self) -> int:  # noqa: N802
+        return self._session.hits if self._session is not None else 0
+
+    def GetRefinements(self) -> int:  # noqa: N802
+        return self._session.misses if self._session is not None else 0
+
+    def GetLastError(self) -> str:  # noqa: N802
+        return self._last_error
+
+    # ------------------------------------------------------------------ helpers
+    def _error(self, message: str) -> None:
+        self._last_error = message
+        vtkOutputWindow.GetInstance().DisplayErrorText(f"INR Checkpoint Reader: {message}\n")
+
+    def _time_range(self) -> tuple[str, float, float] | None:
+        """The time input and its range, or None (no time input)."""
+        assert self._session is not None
+        inr = self._session.inr
+        name = time_input_name(inr, self.settings.time_input)
+        if name is None:
+            return None
+        lo, hi = inr.domain[inr.input_names.index(name)]
+        return name, lo, hi
+
+    def _timesteps(self) -> list[float]:
+        if self._session is None or not self._file:
+            return []
+        try:
+            found = self._time_range()
+        except Exception as exc:  # reported again by RequestData; the time slider just stays empty
+            self._last_error = str(exc)
+            return []
+        return [] if found is None else self.series.values(found[1], found[2])
+
+    # ------------------------------------------------------------------ pipeline
+    def RequestInformation(self, request, inInfo, outInfo):  # noqa: N802, N803
+        info = outInfo.GetInformationObject(0)
+        info.Remove(vtkStreamingDemandDrivenPipeline.TIME_STEPS())
+        info.Remove(vtkStreamingDemandDrivenPipeline.TIME_RANGE())
+        steps = self._timesteps()
+        if steps:
+            info.Set(vtkStreamingDemandDrivenPipeline.TIME_STEPS(), steps, len(steps))
+            info.Set(vtkStreamingDemandDrivenPipeline.TIME_RANGE(), [steps[0], steps[-1]], 2)
+        info.Set(vtkAlgorithm.CAN_HANDLE_PIECE_REQUEST(), 1)
+        return 1
+
+    def RequestData(self, request, inInfo, outInfo):  # noqa: N802, N803
+        output = vtkHyperTreeGrid.GetData(outInfo)
+        info = outInfo.GetInformationObject(0)
+        self._last_error = ""
+        if IMPORT_ERROR is not None or self._session is None:
+            self._error(IMPORT_ERROR or "the core is not available")
+            return 1
+        if not self._file:
+            self._error("no FileName set")
+            return 1
+        sddp = vtkStreamingDemandDrivenPipeline
+        piece = info.Get(sddp.UPDATE_PIECE_NUMBER()) if info.Has(sddp.UPDATE_PIECE_NUMBER()) else 0
+        pieces = info.Get(sddp.UPDATE_NUMBER_OF_PIECES()) if info.Has(sddp.UPDATE_NUMBER_OF_PIECES()) else 1
+        try:
+            settings = self.settings
+            found = self._time_range()
+            time = None
+            if found is not None and info.Has(sddp.UPDATE_TIME_STEP()):
+                _, lo, hi = found
+                time = min(max(float(info.Get(sddp.UPDATE_TIME_STEP())), lo), hi)
+                settings = settings.replace(time=time)
+            roots = None
+            if pieces > 1:
+                n_roots = math.prod(settings.root_grid or (1,))
+                roots = share_of_roots(n_roots, piece, pieces).tolist()
+            self.SetProgressText("INR refinement")
+            progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))  # noqa: E731
+            result, hit = self._session.result(settings, roots, progress=progress,
+                                               cancel=lambda: bool(self.GetAbortExecute()))
+            htg = result_to_hypertreegrid(result, roots=roots)
+            if log.handlers:
+                digest = int(np.bitwise_xor.reduce(result.tree.element_ids())) if result.tree.n_leaves else 0
+                log.info("piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x cache_hit=%s seconds=%.3f", piece, pieces,
+                         time, result.tree.n_leaves, result.dofs, digest, hit, result.seconds)
+            output.ShallowCopy(htg)
+            if result.space.fixed and time is not None:
+                output.GetInformation().Set(vtkDataObject.DATA_TIME_STEP(), time)
+        except Exception as exc:  # any failure: a clear message and an empty output, never a crash
+            output.Initialize()
+            kind = type(exc).__name__
+            detail = "" if kind in _EXPECTED_ERRORS else "\n" + traceback.format_exc()
+            self._error(f"{exc}{detail}")
+        self.UpdateProgress(1.0)
+        return 1
+
+
+def _make_setter(binding: Binding) -> Callable[..., None]:
+    def setter(self: INRCheckpointReader, *values: Any) -> None:
+        self._set_parameter(binding, values)
+
+    setter.__name__ = binding.command
+    setter.__doc__ = binding.spec.help()
+    return setter
+
+
+for _binding in BINDINGS:
+    setattr(INRCheckpointReader, _binding.command, _make_setter(_binding))
+
+# registered after the setters exist: the decorator reads the class as it is now
+INRCheckpointReader = smproxy.reader(  # type: ignore[misc]
+    name="INRCheckpointReader", label="INR Checkpoint Reader", extensions="pt pth ckpt",
+    file_description="INR checkpoint (PyTorch)", support_reload=False)(INRCheckpointReader)
