@@ -5,6 +5,7 @@
 Each timing covers creating the reader (or changing the time), the refinement, building the
 vtkHyperTreeGrid, the HTG slice where there is one, and rendering and saving a 900x800 screenshot.
 """
+
 import json
 import os
 import sys
@@ -54,8 +55,9 @@ def main(out_path):
     state = {}
 
     def ct_first():
-        r = reader_proxy(CT, Threshold=1e-3, Proportion=0.075, UniformRefinements=3, MaxIterations=2,
-                         NumberOfTimeSteps=3)
+        r = reader_proxy(
+            CT, Threshold=1e-3, Proportion=0.075, UniformRefinements=3, MaxIterations=2, NumberOfTimeSteps=3
+        )
         s = htg_slice(r, "y", 0.0)
         v = view_of(s, view_time=1.0)
         look_along(v, "y")
@@ -68,6 +70,7 @@ def main(out_path):
             state["view"].ViewTime = t
             Render(state["view"])
             SaveScreenshot(os.path.join(tmp, name), state["view"])
+
         return go
 
     res["ct_first_step_apply_to_image_s"] = timed(ct_first)

@@ -10,6 +10,7 @@
 5. The log pile with the paper's settings.
 Each part is written to OUT_DIR/gpu_checks.json as soon as it is done.
 """
+
 import json
 import os
 import sys
@@ -62,8 +63,9 @@ def main(out_dir):
         lo, hi = tree.leaf_bounds(sel)
         ids = tree.element_ids(sel)
         stream = ia.SampleStream(0)
-        pts = np.concatenate([stream.points_in_boxes(ids, lo, hi, 256, "id"),
-                              stream.points_in_boxes(ids, lo, hi, 32, "error")], 1)
+        pts = np.concatenate(
+            [stream.points_in_boxes(ids, lo, hi, 256, "id"), stream.points_in_boxes(ids, lo, hi, 32, "error")], 1
+        )
         x = space.to_inputs(pts.reshape(-1, 3))
 
         def fwd():
@@ -81,17 +83,34 @@ def main(out_dir):
         t = time.perf_counter()
         decide()
         td = time.perf_counter() - t
-        out[f"ct_level{level}"] = {"elements": len(sel), "forward288_us": 1e6 * tf / len(sel),
-                                   "decision_us": 1e6 * td / len(sel), "ratio": td / tf}
+        out[f"ct_level{level}"] = {
+            "elements": len(sel),
+            "forward288_us": 1e6 * tf / len(sel),
+            "decision_us": 1e6 * td / len(sel),
+            "ratio": td / tf,
+        }
         save()
 
     ct = ia.load_inr(os.path.join(DATA, "ct_compression.pt"))
-    base = ia.RefinementSettings(threshold=1e-4, tau=1e-4, proportion=0.075, eps=1e-3, uniform_refinements=3,
-                                 max_iterations=5, relative_error="reference", device="cuda", max_dofs=400_000,
-                                 conforming_dofs=False, time=1.0)
+    base = ia.RefinementSettings(
+        threshold=1e-4,
+        tau=1e-4,
+        proportion=0.075,
+        eps=1e-3,
+        uniform_refinements=3,
+        max_iterations=5,
+        relative_error="reference",
+        device="cuda",
+        max_dofs=400_000,
+        conforming_dofs=False,
+        time=1.0,
+    )
     t = time.perf_counter()
-    cmp = compare_methods(ct, {"uniform": base.replace(max_dofs=2_500_000), "basic": base.replace(error_samples=256),
-                               "pruning": base}, rmse_samples=1_048_576)
+    cmp = compare_methods(
+        ct,
+        {"uniform": base.replace(max_dofs=2_500_000), "basic": base.replace(error_samples=256), "pruning": base},
+        rmse_samples=1_048_576,
+    )
     out["ct_paper_seconds"] = time.perf_counter() - t
     out["ct_paper_table"] = cmp.table()
     save()
@@ -102,15 +121,19 @@ def main(out_dir):
     for T in (3e-4, 1e-3, 3e-3, 1e-2):
         t = time.perf_counter()
         r = ia.refine(ct, floored.replace(threshold=T), reference=ref)
-        out[f"ct_pruning_floored_T{T:g}"] = {"seconds": time.perf_counter() - t, "stop": r.stop_reason,
-                                             "rows": [(x["dofs"], x["rmse"]) for x in r.iterations]}
+        out[f"ct_pruning_floored_T{T:g}"] = {
+            "seconds": time.perf_counter() - t,
+            "stop": r.stop_reason,
+            "rows": [(x["dofs"], x["rmse"]) for x in r.iterations],
+        }
         save()
 
     lp = ia.load_inr(os.path.join(DATA, "logpile.pt"))
     b = base.replace(threshold=1e-3, tau=1e-3, proportion=0.1, eps=1e-2)
     t = time.perf_counter()
-    cmp = compare_methods(lp, {"uniform": b, "pruning": b, "basic": b.replace(error_samples=256)},
-                          rmse_samples=1_048_576)
+    cmp = compare_methods(
+        lp, {"uniform": b, "pruning": b, "basic": b.replace(error_samples=256)}, rmse_samples=1_048_576
+    )
     out["logpile_paper_seconds"] = time.perf_counter() - t
     out["logpile_paper_table"] = cmp.table()
     save()

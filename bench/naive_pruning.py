@@ -6,6 +6,7 @@ its error at the same error samples. It makes the same decisions as
 :class:`inr_amr_core.criteria.PruningCriterion` (up to pivot ties) and is the baseline that
 ``bench/run.py`` measures the batched path against.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ class NaivePruningCriterion(PruningCriterion):
         prop = np.zeros(leaves.size)
         err = np.zeros(leaves.size)
         for i in range(leaves.size):
-            x = ctx.stream.points_in_boxes(ids[i:i + 1], lower[i:i + 1], upper[i:i + 1], self.id_samples, "id")[0]
+            x = ctx.stream.points_in_boxes(ids[i : i + 1], lower[i : i + 1], upper[i : i + 1], self.id_samples, "id")[0]
             with torch.no_grad():
                 _, acts = inr.forward(torch.tensor(ctx.space.to_inputs(x), dtype=torch.float32), hidden=True)
             weights, biases, t_prev, kept = [], [], None, 0
@@ -45,7 +46,9 @@ class NaivePruningCriterion(PruningCriterion):
             w_out = inr.weights[-1].double().numpy()
             weights.append(w_out @ t_prev.T if t_prev is not None else w_out)
             biases.append(inr.biases[-1].double().numpy())
-            xe = ctx.stream.points_in_boxes(ids[i:i + 1], lower[i:i + 1], upper[i:i + 1], self.error_samples, "error")[0]
+            xe = ctx.stream.points_in_boxes(
+                ids[i : i + 1], lower[i : i + 1], upper[i : i + 1], self.error_samples, "error"
+            )[0]
             xin = torch.tensor(ctx.space.to_inputs(xe), dtype=torch.float32)
             with torch.no_grad():
                 full = inr.forward(xin)[:, ctx.component].double().numpy()

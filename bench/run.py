@@ -14,6 +14,7 @@
 Targets (issue 2): (a) >= 20x faster than naive and the whole command under 5 s; (b) <= 2.5x.
 Timings are best-of-N wall times on this machine; ratios are taken within the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,19 @@ import inr_amr_core as ia  # noqa: E402
 from inr_amr_core.pruning import prune_on_boxes  # noqa: E402
 
 HOS = (ROOT / ".." / "shared" / "inrs" / "hos_lists.ckpt").resolve()
-PAPER_2D = dict(method="pruning", threshold=0.1, proportion=0.09, eps=1e-3, id_samples=256, error_samples=32,
-                uniform_refinements=2, max_iterations=9, max_dofs=10_000, device="cpu", conforming_dofs=False)
+PAPER_2D = dict(
+    method="pruning",
+    threshold=0.1,
+    proportion=0.09,
+    eps=1e-3,
+    id_samples=256,
+    error_samples=32,
+    uniform_refinements=2,
+    max_iterations=9,
+    max_dofs=10_000,
+    device="cpu",
+    conforming_dofs=False,
+)
 
 
 def best_of(fn, repeats: int):
@@ -76,9 +88,32 @@ def bench_hos(repeats: int) -> dict:
         same_mesh_until = a["iteration"]
     with tempfile.TemporaryDirectory() as tmp:
         exe = Path(sys.executable).with_name("inr-amr")
-        cmd = [str(exe), "refine", str(HOS), "-T", "0.1", "-P", "0.09", "--eps", "1e-3", "--id-samples", "256",
-               "--error-samples", "32", "--uniform-refinements", "2", "--max-it", "9", "--max-dofs", "10000",
-               "--device", "cpu", "-o", os.path.join(tmp, "hos.htg"), "-q"]
+        cmd = [
+            str(exe),
+            "refine",
+            str(HOS),
+            "-T",
+            "0.1",
+            "-P",
+            "0.09",
+            "--eps",
+            "1e-3",
+            "--id-samples",
+            "256",
+            "--error-samples",
+            "32",
+            "--uniform-refinements",
+            "2",
+            "--max-it",
+            "9",
+            "--max-dofs",
+            "10000",
+            "--device",
+            "cpu",
+            "-o",
+            os.path.join(tmp, "hos.htg"),
+            "-q",
+        ]
         walls = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -109,8 +144,15 @@ def ct_architecture_inr(seed: int = 0):
     widths = [256] * 6 + [1]
     weights = [torch.randn(widths[i + 1], widths[i], generator=g) * math.sqrt(2.0 / widths[i]) for i in range(6)]
     biases = [torch.randn(widths[i + 1], generator=g) * 0.1 for i in range(6)]
-    return ia.INR(weights, biases, [ia.Activation("silu")] * 5 + [ia.Activation("identity")],
-                  ia.FourierFeatures(b), ("t", "z", "y", "x"), ((-1.0, 1.0),) * 4, 0.1)
+    return ia.INR(
+        weights,
+        biases,
+        [ia.Activation("silu")] * 5 + [ia.Activation("identity")],
+        ia.FourierFeatures(b),
+        ("t", "z", "y", "x"),
+        ((-1.0, 1.0),) * 4,
+        0.1,
+    )
 
 
 def bench_ct(repeats: int, quick: bool) -> dict:
@@ -124,19 +166,44 @@ def bench_ct(repeats: int, quick: bool) -> dict:
         lo, hi = tree.leaf_bounds(sel)
         ids = tree.element_ids(sel)
         stream = ia.SampleStream(0)
-        pts = np.concatenate([stream.points_in_boxes(ids, lo, hi, 256, "id"),
-                              stream.points_in_boxes(ids, lo, hi, 32, "error")], axis=1)
+        pts = np.concatenate(
+            [stream.points_in_boxes(ids, lo, hi, 256, "id"), stream.points_in_boxes(ids, lo, hi, 32, "error")], axis=1
+        )
         x = space.to_inputs(pts.reshape(-1, 3))
         t_fwd, _ = best_of(lambda: inr.evaluate(x, chunk_size=65536), repeats)
-        t_dec, res = best_of(lambda: prune_on_boxes(inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids,
-                                                     eps=1e-3, id_samples=256, error_samples=32,
-                                                     max_proportion=0.075, stream=stream), repeats)
-        t_full, _ = best_of(lambda: prune_on_boxes(inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids,
-                                                    eps=1e-3, id_samples=256, error_samples=32,
-                                                    max_proportion=None, stream=stream), repeats)
+        t_dec, res = best_of(
+            lambda: prune_on_boxes(
+                inr,
+                lo,
+                hi,
+                to_inputs=space.to_inputs,
+                element_ids=ids,
+                eps=1e-3,
+                id_samples=256,
+                error_samples=32,
+                max_proportion=0.075,
+                stream=stream,
+            ),
+            repeats,
+        )
+        t_full, _ = best_of(
+            lambda: prune_on_boxes(
+                inr,
+                lo,
+                hi,
+                to_inputs=space.to_inputs,
+                element_ids=ids,
+                eps=1e-3,
+                id_samples=256,
+                error_samples=32,
+                max_proportion=None,
+                stream=stream,
+            ),
+            repeats,
+        )
         out[f"level_{level}"] = {
             "description": label,
-            "elements": int(len(sel)),
+            "elements": len(sel),
             "forward_288_ms_per_element": 1e3 * t_fwd / len(sel),
             "decision_ms_per_element": 1e3 * t_dec / len(sel),
             "ratio": t_dec / t_fwd,
@@ -167,8 +234,13 @@ def main(argv=None) -> int:
     hos = bench_hos(repeats)
     ct = bench_ct(repeats, args.quick)
     result = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version()},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+        },
         "hos_pruning": hos,
         "ct_architecture": ct,
         "targets": {"hos_speedup_min": 20.0, "cli_refine_max_seconds": 5.0, "ct_ratio_max": 2.5},
@@ -177,17 +249,23 @@ def main(argv=None) -> int:
     print(f"  {'path':<34}{'seconds':>10}{'us/element':>12}")
     print(f"  {'naive per element (scipy QR)':<34}{hos['naive_seconds']:>10.2f}{hos['naive_us_per_element']:>12.0f}")
     print(f"  {'batched (inr_amr_core)':<34}{hos['batched_seconds']:>10.2f}{hos['batched_us_per_element']:>12.0f}")
-    print(f"  speed-up {hos['speedup']:.1f}x over {hos['elements_tested']} element tests; final DOFs "
-          f"{hos['final_dofs_batched']} vs {hos['final_dofs_naive']} (same meshes through iteration "
-          f"{hos['identical_meshes_through_iteration']})")
-    print(f"  whole `inr-amr refine -o hos.htg`: {hos['cli_refine_wall_seconds']:.2f} s "
-          f"(of which starting Python with torch: {hos['python_torch_import_seconds']:.2f} s)")
+    print(
+        f"  speed-up {hos['speedup']:.1f}x over {hos['elements_tested']} element tests; final DOFs "
+        f"{hos['final_dofs_batched']} vs {hos['final_dofs_naive']} (same meshes through iteration "
+        f"{hos['identical_meshes_through_iteration']})"
+    )
+    print(
+        f"  whole `inr-amr refine -o hos.htg`: {hos['cli_refine_wall_seconds']:.2f} s "
+        f"(of which starting Python with torch: {hos['python_torch_import_seconds']:.2f} s)"
+    )
     print("\n(b) CT architecture, random weights: one element's decision vs its 288 forward evaluations")
     print(f"  {'elements':<40}{'fwd ms':>8}{'decide ms':>11}{'ratio':>7}{'all-layer ratio':>17}")
     for key in ("level_3", "level_5"):
         r = ct[key]
-        print(f"  {r['description']:<40}{r['forward_288_ms_per_element']:>8.2f}{r['decision_ms_per_element']:>11.2f}"
-              f"{r['ratio']:>7.2f}{r['ratio_all_layers']:>17.2f}")
+        print(
+            f"  {r['description']:<40}{r['forward_288_ms_per_element']:>8.2f}{r['decision_ms_per_element']:>11.2f}"
+            f"{r['ratio']:>7.2f}{r['ratio_all_layers']:>17.2f}"
+        )
     print(f"  naive per-element decision (scipy QR): {ct['naive_decision_ms_per_element']:.1f} ms")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 Every subcommand calls the same core functions as the Python API and the ParaView plugin.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from inr_amr_core.settings import (
     parameters,
 )
 
-__all__ = ["main", "build_parser", "settings_from_args"]
+__all__ = ["build_parser", "main", "settings_from_args"]
 
 log = logging.getLogger("inr_amr_core")
 
@@ -75,8 +76,7 @@ def _option_type(spec: ParameterSpec) -> Callable[[str], Any]:
     return parse
 
 
-def add_settings_options(parser: argparse.ArgumentParser, cls: type, title: str,
-                         skip: Sequence[str] = ()) -> None:
+def add_settings_options(parser: argparse.ArgumentParser, cls: type, title: str, skip: Sequence[str] = ()) -> None:
     """Add one option per parameter of ``cls`` that declares a flag (nothing set: the schema's default)."""
     group = parser.add_argument_group(title)
     for spec in parameters(cls):
@@ -116,8 +116,9 @@ def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_refine_options(p: argparse.ArgumentParser, method: bool = True) -> None:
-    add_settings_options(p, RefinementSettings, "refinement (the paper's symbols as short flags)",
-                         skip=() if method else ("method",))
+    add_settings_options(
+        p, RefinementSettings, "refinement (the paper's symbols as short flags)", skip=() if method else ("method",)
+    )
 
 
 def _load(args: argparse.Namespace):
@@ -129,13 +130,18 @@ def _load(args: argparse.Namespace):
 def _iteration_table(rows: Sequence[dict], stream=sys.stdout) -> None:
     from .experiments import iteration_seconds
 
-    head = f"{'it':>3} {'leaves':>9} {'DOFs':>9} {'conf.DOFs':>9} {'tested':>8} {'refined':>8} {'RMSE':>10} {'seconds':>8}"
+    head = (
+        f"{'it':>3} {'leaves':>9} {'DOFs':>9} {'conf.DOFs':>9} {'tested':>8} {'refined':>8} {'RMSE':>10} {'seconds':>8}"
+    )
     print(head, file=stream)
     for r in rows:
         rmse = f"{r['rmse']:.5f}" if "rmse" in r else "-"
         secs = iteration_seconds(r)
-        print(f"{r['iteration']:>3} {r['leaves']:>9} {r['dofs']:>9} {r.get('conforming_dofs', '-'):>9} "
-              f"{r['tested']:>8} {r['refined']:>8} {rmse:>10} {secs:>8.2f}", file=stream)
+        print(
+            f"{r['iteration']:>3} {r['leaves']:>9} {r['dofs']:>9} {r.get('conforming_dofs', '-'):>9} "
+            f"{r['tested']:>8} {r['refined']:>8} {rmse:>10} {secs:>8.2f}",
+            file=stream,
+        )
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -149,12 +155,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"file:          {info['file']} ({info['size_bytes'] / 1024:.1f} KiB)")
     print(f"layout:        {info['layout']}")
     print(f"architecture:  {info['architecture']}")
-    print("inputs:        " + ", ".join(f"{i['name']} in [{i['domain'][0]:g}, {i['domain'][1]:g}]" for i in info["inputs"]))
+    print(
+        "inputs:        "
+        + ", ".join(f"{i['name']} in [{i['domain'][0]:g}, {i['domain'][1]:g}]" for i in info["inputs"])
+    )
     print(f"outputs:       {', '.join(info['outputs'])} (scale {info['output_scale']:g})")
     print(f"hidden widths: {info['hidden_widths']} ({sum(info['hidden_widths'])} neurons)")
     print(f"activations:   {', '.join(info['activations'])}")
     enc = info["encoding"]
-    print(f"encoding:      {enc['type']}" + (f" ({enc['inputs']} -> {enc['features']} features)" if enc["type"] != "none" else ""))
+    print(
+        f"encoding:      {enc['type']}"
+        + (f" ({enc['inputs']} -> {enc['features']} features)" if enc["type"] != "none" else "")
+    )
     print(f"parameters:    {info['parameters']:,}")
     for k, v in info["metadata"].items():
         if k not in ("layout", "source"):
@@ -212,16 +224,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
             s = s.replace(max_dofs=args.uniform_max_dofs or None)
         per_method[m] = s
     comparison = compare_methods(
-        inr, per_method, methods, rmse_samples=base.rmse_samples or -1,
-        progress=lambda m: ProgressLine(f"[{m}] ", enabled=not args.quiet))
+        inr,
+        per_method,
+        methods,
+        rmse_samples=base.rmse_samples or -1,
+        progress=lambda m: ProgressLine(f"[{m}] ", enabled=not args.quiet),
+    )
     if not args.quiet:
         for m, res in comparison.results.items():
             print(f"\n{m}: {make_criterion(res.settings).describe()}")
             _iteration_table(res.iterations)
     report = {"checkpoint": str(args.checkpoint), **comparison.report()}
     if args.plot:
-        path = plot_error_vs_dofs(comparison.curves(), args.plot,
-                                  title=f"{Path(args.checkpoint).name}: total RMSE vs DOFs")
+        path = plot_error_vs_dofs(
+            comparison.curves(), args.plot, title=f"{Path(args.checkpoint).name}: total RMSE vs DOFs"
+        )
         report["plot"] = str(path)
         print(f"wrote plot: {path}")
     if args.report:
@@ -246,10 +263,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     names = sorted(DEMOS) if args.name == "all" else [args.name]
     for name in names:
-        info = train_demo(name, args.output, steps=args.steps, seed=args.seed, threads=args.threads,
-                          progress=ProgressLine(f"[train {name}] ", enabled=not args.quiet))
-        print(f"{name}: fit RMSE {info['fit_rmse']:.3g} in {info['seconds']:.0f} s -> "
-              f"{Path(args.output) / info['checkpoint']}")
+        info = train_demo(
+            name,
+            args.output,
+            steps=args.steps,
+            seed=args.seed,
+            threads=args.threads,
+            progress=ProgressLine(f"[train {name}] ", enabled=not args.quiet),
+        )
+        print(
+            f"{name}: fit RMSE {info['fit_rmse']:.3g} in {info['seconds']:.0f} s -> "
+            f"{Path(args.output) / info['checkpoint']}"
+        )
     return 0
 
 
@@ -301,8 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="regenerate the embedded demo INRs (fixed seeds, CPU, minutes)")
     p.add_argument("name", choices=(*sorted(DEMOS), "all"))
-    p.add_argument("-o", "--output", default=str(data_dir()),
-                   help="output folder (default: the package's data folder)")
+    p.add_argument("-o", "--output", default=str(data_dir()), help="output folder (default: the package's data folder)")
     p.add_argument("--steps", type=int, help="override the demo's training steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: the demo's, 1)")
@@ -334,8 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -5,6 +5,7 @@ edges at x = 0 and y = 0 for each, an error-vs-DOFs plot of Uniform, Basic and P
 a JSON report; then prints where they are. Rendering needs an X server: without ``$DISPLAY`` the job
 runs under ``xvfb-run``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,25 +29,54 @@ def demo_settings(quick: bool = False) -> dict:
     T = tau = 1e-3 (this project's floored relative error); two adaptive iterations per time step
     and three for the comparison keep the job to a few minutes on two cores.
     """
-    reader = dict(Method="Pruning", Threshold=1e-3, Proportion=0.075, Epsilon=1e-3, IDSamples=256, ErrorSamples=32,
-                  UniformRefinements=3, MaxIterations=2, MaxDOFs=400_000, NumberOfTimeSteps=3)
+    reader = dict(
+        Method="Pruning",
+        Threshold=1e-3,
+        Proportion=0.075,
+        Epsilon=1e-3,
+        IDSamples=256,
+        ErrorSamples=32,
+        UniformRefinements=3,
+        MaxIterations=2,
+        MaxDOFs=400_000,
+        NumberOfTimeSteps=3,
+    )
     compare = {
-        "settings": dict(threshold=1e-3, proportion=0.075, eps=1e-3, tau=1e-3, id_samples=256, error_samples=32,
-                         uniform_refinements=3, max_iterations=2 if quick else 3, max_dofs=400_000, device="auto"),
+        "settings": dict(
+            threshold=1e-3,
+            proportion=0.075,
+            eps=1e-3,
+            tau=1e-3,
+            id_samples=256,
+            error_samples=32,
+            uniform_refinements=3,
+            max_iterations=2 if quick else 3,
+            max_dofs=400_000,
+            device="auto",
+        ),
         "per_method": {"basic": {"error_samples": 256}},
         "rmse_samples": 65_536 if quick else 262_144,
     }
     return {"reader": reader, "times": [-1.0, 0.0, 1.0], "compare": compare}
 
 
-def run_demo(checkpoint: str | os.PathLike | None = None, output: str | os.PathLike = "inr-amr-output",
-             quick: bool = False) -> int:
+def run_demo(
+    checkpoint: str | os.PathLike | None = None, output: str | os.PathLike = "inr-amr-output", quick: bool = False
+) -> int:
     """Run the main job in pvbatch; returns its exit status."""
     ckpt = Path(checkpoint) if checkpoint else data_file(DEFAULT_CHECKPOINT)
     pvbatch = pvbatch_command()
     script = pvscript("demo.py")
-    cmd = [*pvbatch, str(script), "--checkpoint", str(ckpt.resolve()), "--output", str(Path(output).resolve()),
-           "--settings", json.dumps(demo_settings(quick))]
+    cmd = [
+        *pvbatch,
+        str(script),
+        "--checkpoint",
+        str(ckpt.resolve()),
+        "--output",
+        str(Path(output).resolve()),
+        "--settings",
+        json.dumps(demo_settings(quick)),
+    ]
     print(f"inr-amr demo: {ckpt.name} -> {Path(output).resolve()}", flush=True)
     return subprocess.call(cmd, env=paraview_environment())
 

@@ -1,4 +1,5 @@
 """Comparing refinement methods on one INR: the same reference points, one table, one plot."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -14,10 +15,17 @@ __all__ = ["Comparison", "compare_methods", "iteration_rows"]
 
 def iteration_rows(result: RefinementResult) -> list[dict]:
     """The per-iteration table of a run: iteration, leaves, DOFs, conforming DOFs, RMSE, seconds."""
-    return [{"iteration": r["iteration"], "leaves": r["leaves"], "dofs": r["dofs"],
-             "conforming_dofs": r.get("conforming_dofs"), "rmse": r.get("rmse"),
-             "seconds": round(iteration_seconds(r), 4)}
-            for r in result.iterations]
+    return [
+        {
+            "iteration": r["iteration"],
+            "leaves": r["leaves"],
+            "dofs": r["dofs"],
+            "conforming_dofs": r.get("conforming_dofs"),
+            "rmse": r.get("rmse"),
+            "seconds": round(iteration_seconds(r), 4),
+        }
+        for r in result.iterations
+    ]
 
 
 def iteration_seconds(row: dict) -> float:
@@ -72,8 +80,9 @@ def compare_methods(
     progress : callable, optional
         ``progress(method)`` returns the progress callback for that method's run.
     """
-    per_method = {m: (settings[m] if isinstance(settings, dict) else settings).replace(method=m, rmse_samples=0)
-                  for m in methods}
+    per_method = {
+        m: (settings[m] if isinstance(settings, dict) else settings).replace(method=m, rmse_samples=0) for m in methods
+    }
     first = per_method[methods[0]]
     if reference is None:
         space = resolve_slice(inr, first)

@@ -13,6 +13,7 @@ launchers work from a checkout and from a wheel alike.
 
 Arguments after the tool name go to ParaView unchanged, e.g. ``inr-amr pvbatch script.py --flag``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,9 @@ def run_paraview_tool(tool: str, args: list[str], *, replace_process: bool = Tru
         raise ValueError(f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
     exe = shutil.which(tool)
     if exe is None:
-        raise FileNotFoundError(f"{tool} is not on PATH; install ParaView (Debian: apt-get install paraview "
-                                "python3-paraview)")
+        raise FileNotFoundError(
+            f"{tool} is not on PATH; install ParaView (Debian: apt-get install paraview python3-paraview)"
+        )
     env = paraview_environment()
     if replace_process and hasattr(os, "execvpe"):
         sys.stdout.flush()
@@ -86,7 +88,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def add_commands(sub) -> None:
     for tool in TOOLS:
-        p = sub.add_parser(tool, help=f"start {tool} with the plugin loaded and the project's Python packages",
-                           add_help=False)
+        p = sub.add_parser(
+            tool, help=f"start {tool} with the plugin loaded and the project's Python packages", add_help=False
+        )
         p.add_argument("tool_args", nargs=argparse.REMAINDER, help=f"arguments passed to {tool}")
         p.set_defaults(func=_cmd)

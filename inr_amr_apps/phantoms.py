@@ -17,6 +17,7 @@ Every phantom takes points as an ``(N, k)`` float array **in the INR's input ord
 The attenuation values are linear attenuation coefficients of realistic size (0.10 for the
 material), so an INR with output scale 0.1 has raw outputs of order 1.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,10 @@ import numpy as np
 __all__ = [
     "CUBE",
     "LOG_PILE",
-    "compression",
     "compressed_cube",
     "compressed_cube_regions",
     "compressed_cube_sdf",
+    "compression",
     "log_pile",
     "log_pile_layer_heights",
     "log_pile_noise",
@@ -97,15 +98,15 @@ def sin_corner(points: np.ndarray, alpha: float = 1.0 / 50.0) -> np.ndarray:
 # ------------------------------------------------------------------------------------ compressed cube
 #: Geometry and values of :func:`compressed_cube` (lengths in the ``[-1, 1]`` units of the inputs).
 CUBE = {
-    "half_width": 0.5,        # cube half-width at t = -1
-    "hole_radius": 0.2,       # radius of the cylindrical hole along z at t = -1
-    "lateral_strain": 0.2,    # x and y half-widths (and the hole) shrink by 20% at t = 1
-    "bulge": 0.1,             # top/bottom faces dome outward in z by up to 10% at t = 1
+    "half_width": 0.5,  # cube half-width at t = -1
+    "hole_radius": 0.2,  # radius of the cylindrical hole along z at t = -1
+    "lateral_strain": 0.2,  # x and y half-widths (and the hole) shrink by 20% at t = 1
+    "bulge": 0.1,  # top/bottom faces dome outward in z by up to 10% at t = 1
     "plate_thickness": 0.1,
     "plate_half_length": 0.6,  # plates are 1.2 long in the other horizontal direction and in z
     "cube_value": 0.10,
     "plate_value": 0.06,
-    "edge_width": 0.015,      # logistic width of the smoothed edges
+    "edge_width": 0.015,  # logistic width of the smoothed edges
 }
 
 
@@ -114,8 +115,8 @@ def _cube_parts(p: np.ndarray) -> dict[str, np.ndarray]:
     t, z, y, x = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
     c = CUBE
     s = compression(t)
-    lateral = 1.0 - c["lateral_strain"] * s          # x, y scale factor of the deformation
-    a = c["half_width"] * lateral                       # current x, y half-width
+    lateral = 1.0 - c["lateral_strain"] * s  # x, y scale factor of the deformation
+    a = c["half_width"] * lateral  # current x, y half-width
     # reference (undeformed) horizontal coordinates, for the dome of the top and bottom faces
     xr = np.clip(x / lateral, -c["half_width"], c["half_width"]) / c["half_width"]
     yr = np.clip(y / lateral, -c["half_width"], c["half_width"]) / c["half_width"]
@@ -224,20 +225,20 @@ def compressed_cube_regions(points: np.ndarray) -> dict[str, np.ndarray]:
 LOG_PILE = {
     "n_layers": 6,
     "logs_per_layer": 6,
-    "log_spacing": 0.25,        # horizontal distance between parallel logs: centres at +-0.125, +-0.375, +-0.625
+    "log_spacing": 0.25,  # horizontal distance between parallel logs: centres at +-0.125, +-0.375, +-0.625
     "log_radius": 0.085,
-    "bottom": -0.375,           # height of the bottom layer's axes (the pile stands on it)
-    "layer_spacing": (0.15, 0.12),   # axis-to-axis distance of adjacent layers at t = -1 and t = 1
-    "flatten": (0.10, 0.05),    # at t = 1 the vertical radius shrinks by 10%, the horizontal one grows 5%
-    "sag": 0.04,                # at t = 1 the top layer's logs sag 0.04 at the middle (less lower down)
-    "clip_radius": 0.75,        # the pile is clipped to the vertical cylinder x^2 + y^2 <= 0.75^2
+    "bottom": -0.375,  # height of the bottom layer's axes (the pile stands on it)
+    "layer_spacing": (0.15, 0.12),  # axis-to-axis distance of adjacent layers at t = -1 and t = 1
+    "flatten": (0.10, 0.05),  # at t = 1 the vertical radius shrinks by 10%, the horizontal one grows 5%
+    "sag": 0.04,  # at t = 1 the top layer's logs sag 0.04 at the middle (less lower down)
+    "clip_radius": 0.75,  # the pile is clipped to the vertical cylinder x^2 + y^2 <= 0.75^2
     "log_value": 0.10,
     "edge_width": 0.015,
-    "noise_rms": 0.005,         # RMS of the noise before masking (peaks about 0.02)
+    "noise_rms": 0.005,  # RMS of the noise before masking (peaks about 0.02)
     "noise_modes": 48,
     "noise_seed": 20240501,
-    "noise_clearance": 0.03,    # the noise ramps from 0 on the object's surface to full over this distance
-    "noise_fade": 0.4,          # and fades as exp(-(distance / 0.4)^2) away from the object
+    "noise_clearance": 0.03,  # the noise ramps from 0 on the object's surface to full over this distance
+    "noise_fade": 0.4,  # and fades as exp(-(distance / 0.4)^2) away from the object
 }
 
 
@@ -264,22 +265,22 @@ def _log_pile_parts(p: np.ndarray) -> dict[str, np.ndarray]:
     lp = LOG_PILE
     s = compression(t)
     n_layers, n_logs, spacing = lp["n_layers"], lp["logs_per_layer"], lp["log_spacing"]
-    r_h = lp["log_radius"] * (1.0 + lp["flatten"][1] * s)       # (N,)
+    r_h = lp["log_radius"] * (1.0 + lp["flatten"][1] * s)  # (N,)
     r_v = lp["log_radius"] * (1.0 - lp["flatten"][0] * s)
-    heights = log_pile_layer_heights(t)                            # (N, L)
+    heights = log_pile_layer_heights(t)  # (N, L)
     k = np.arange(n_layers)
-    along_x = (k % 2) == 0                                         # (L,)
+    along_x = (k % 2) == 0  # (L,)
     # the coordinate across the logs (h) and along them (u), per layer
-    h = np.where(along_x, y[:, None], x[:, None])                  # (N, L)
+    h = np.where(along_x, y[:, None], x[:, None])  # (N, L)
     u = np.where(along_x, x[:, None], y[:, None])
     first = -0.5 * (n_logs - 1) * spacing
-    j = np.clip(np.rint((h - first) / spacing), 0, n_logs - 1)     # nearest log of each layer
+    j = np.clip(np.rint((h - first) / spacing), 0, n_logs - 1)  # nearest log of each layer
     dh = h - (first + j * spacing)
     rc = lp["clip_radius"]
     sag = lp["sag"] * s[:, None] * (k / (n_layers - 1))[None, :] * (1.0 - np.clip(u / rc, -1.0, 1.0) ** 2)
     dz = z[:, None] - (heights - sag)
     q = np.sqrt((dh / r_h[:, None]) ** 2 + (dz / r_v[:, None]) ** 2)
-    d_layers = (q - 1.0) * np.minimum(r_h, r_v)[:, None]          # (N, L), approximate signed distance
+    d_layers = (q - 1.0) * np.minimum(r_h, r_v)[:, None]  # (N, L), approximate signed distance
     nearest = np.argmin(d_layers, axis=1)
     d_logs = d_layers[np.arange(p.shape[0]), nearest]
     d_clip = np.hypot(x, y) - rc
@@ -303,10 +304,10 @@ def _noise_modes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lp = LOG_PILE
     rng = np.random.default_rng(lp["noise_seed"])
     n = lp["noise_modes"]
-    freq = rng.normal(0.0, 1.0, size=(n, 4)) * np.array([0.5, 2.0, 2.0, 2.0])   # (t, z, y, x)
+    freq = rng.normal(0.0, 1.0, size=(n, 4)) * np.array([0.5, 2.0, 2.0, 2.0])  # (t, z, y, x)
     phase = rng.uniform(0.0, 2.0 * np.pi, size=n)
     amp = rng.uniform(0.5, 1.0, size=n)
-    amp *= lp["noise_rms"] / np.sqrt(0.5 * np.sum(amp ** 2))   # RMS of a sum of cosines
+    amp *= lp["noise_rms"] / np.sqrt(0.5 * np.sum(amp**2))  # RMS of a sum of cosines
     return freq, phase, amp
 
 
@@ -317,7 +318,7 @@ def _masked_noise(p: np.ndarray, d: np.ndarray) -> np.ndarray:
     lp = LOG_PILE
     freq, phase, amp = _NOISE
     outside = np.maximum(d, 0.0)
-    window = _smoothstep(outside / lp["noise_clearance"]) * np.exp(-(outside / lp["noise_fade"]) ** 2)
+    window = _smoothstep(outside / lp["noise_clearance"]) * np.exp(-((outside / lp["noise_fade"]) ** 2))
     out = np.zeros(p.shape[0], dtype=np.float64)
     live = window > 0.0
     if live.any():

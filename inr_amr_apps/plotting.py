@@ -1,11 +1,12 @@
 """Error-versus-DOFs plots (matplotlib, headless)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
-__all__ = ["plot_error_vs_dofs", "METHOD_STYLES"]
+__all__ = ["METHOD_STYLES", "plot_error_vs_dofs"]
 
 METHOD_STYLES = {
     "uniform": dict(color="#555555", marker="s", label="Uniform"),
@@ -50,8 +51,15 @@ def plot_error_vs_dofs(
     for name, pts in (extra or {}).items():
         pts = [(x, y) for x, y in pts if x and y and y > 0]
         if pts:
-            ax.loglog([p[0] for p in pts], [p[1] for p in pts], linestyle="--", marker=".", linewidth=1.0,
-                      label=name, alpha=0.8)
+            ax.loglog(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                linestyle="--",
+                marker=".",
+                linewidth=1.0,
+                label=name,
+                alpha=0.8,
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

@@ -15,9 +15,11 @@ Experiments (Section 4 of the paper), each with Uniform, Basic and Pruning:
 Scales: ``quick`` (CI: small budgets), ``standard`` (this 2-core machine, under 30 minutes),
 ``full`` (the paper's budgets; hours on a CPU, minutes on a GPU).
 """
+
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -48,8 +50,15 @@ REFERENCE_INR = "inrs/hos_lists.ckpt"
 REFERENCE_HOS = {
     "uniform": [(81, 0.135), (289, 0.091), (1089, 0.061), (4225, 0.030), (16641, 0.0124), (66049, 0.0040)],
     "basic": [(411, 0.061), (777, 0.030), (1804, 0.0134), (4417, 0.0067), (10943, 0.0056)],
-    "pruning": [(533, 0.061), (1296, 0.030), (3234, 0.0126), (5034, 0.0065), (7370, 0.0058), (9427, 0.0058),
-                (10373, 0.0058)],
+    "pruning": [
+        (533, 0.061),
+        (1296, 0.030),
+        (3234, 0.0126),
+        (5034, 0.0065),
+        (7370, 0.0058),
+        (9427, 0.0058),
+        (10373, 0.0058),
+    ],
 }
 
 
@@ -78,52 +87,114 @@ class Experiment:
             return data_file(self.checkpoint)
         path = Path(reference_inr) if reference_inr else shared_file(REFERENCE_INR)
         if path is None or not path.is_file():
-            raise FileNotFoundError(f"experiment {self.name!r} needs the reference code's INR ({REFERENCE_INR} of "
-                                    f"the shared folder{f': {path} does not exist' if path else ''}); give its path "
-                                    "with --reference-inr, or set INR_AMR_SHARED to the shared folder")
+            raise FileNotFoundError(
+                f"experiment {self.name!r} needs the reference code's INR ({REFERENCE_INR} of "
+                f"the shared folder{f': {path} does not exist' if path else ''}); give its path "
+                "with --reference-inr, or set INR_AMR_SHARED to the shared folder"
+            )
         return path
 
 
 # the paper's hyperparameters were tuned with the research code's relative error ("+5" shift for
 # Pruning, none for Basic), so its settings run with it; the sweeps use this project's floored one
-_2D = dict(threshold=0.1, proportion=0.09, eps=1e-3, tau=0.1, id_samples=256, error_samples=32,
-           uniform_refinements=2, max_iterations=9, max_dofs=10_000, relative_error="reference")
-_CT = dict(threshold=1e-4, tau=1e-4, proportion=0.075, eps=1e-3, id_samples=256, error_samples=32,
-           uniform_refinements=3, max_iterations=5, relative_error="reference")
+_2D = dict(
+    threshold=0.1,
+    proportion=0.09,
+    eps=1e-3,
+    tau=0.1,
+    id_samples=256,
+    error_samples=32,
+    uniform_refinements=2,
+    max_iterations=9,
+    max_dofs=10_000,
+    relative_error="reference",
+)
+_CT = dict(
+    threshold=1e-4,
+    tau=1e-4,
+    proportion=0.075,
+    eps=1e-3,
+    id_samples=256,
+    error_samples=32,
+    uniform_refinements=3,
+    max_iterations=5,
+    relative_error="reference",
+)
 _LOG = dict(_CT, threshold=1e-3, tau=1e-3, proportion=0.1, eps=1e-2)
-_SWEEPS_2D = {"pruning": {"proportion": [0.05, 0.07, 0.09, 0.12, 0.15], "threshold": [1e-3, 1e-2, 0.1]},
-              "basic": {"tau": [1e-3, 1e-2, 0.05, 0.1, 0.2]}}
-_SWEEPS_3D = {"pruning": {"proportion": [0.05, 0.075, 0.1, 0.15], "threshold": [1e-4, 1e-3, 1e-2]},
-              "basic": {"tau": [1e-4, 1e-3, 1e-2, 0.1]}}
+_SWEEPS_2D = {
+    "pruning": {"proportion": [0.05, 0.07, 0.09, 0.12, 0.15], "threshold": [1e-3, 1e-2, 0.1]},
+    "basic": {"tau": [1e-3, 1e-2, 0.05, 0.1, 0.2]},
+}
+_SWEEPS_3D = {
+    "pruning": {"proportion": [0.05, 0.075, 0.1, 0.15], "threshold": [1e-4, 1e-3, 1e-2]},
+    "basic": {"tau": [1e-4, 1e-3, 1e-2, 0.1]},
+}
 
 EXPERIMENTS = {
-    "2d_hos": Experiment("2d_hos", "2D benchmark, reference INR (hos_lists.ckpt)", None, _2D,
-                         sweeps=_SWEEPS_2D),
-    "2d_own": Experiment("2d_own", "2D benchmark, this project's INR (sin_corner_2d.pt)", "sin_corner_2d.pt",
-                         _2D, sweeps=_SWEEPS_2D),
+    "2d_hos": Experiment("2d_hos", "2D benchmark, reference INR (hos_lists.ckpt)", None, _2D, sweeps=_SWEEPS_2D),
+    "2d_own": Experiment(
+        "2d_own", "2D benchmark, this project's INR (sin_corner_2d.pt)", "sin_corner_2d.pt", _2D, sweeps=_SWEEPS_2D
+    ),
     # with the research code's "+5", T is inert; with this project's floored error it is a real knob
-    "ct": Experiment("ct", "Simulated dynamic CT at t = 1 (ct_compression.pt)", "ct_compression.pt", _CT,
-                     time=1.0, basic_error_samples=256, dim=3, sweeps=_SWEEPS_3D,
-                     extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored", threshold=3e-4)}),
-    "logpile": Experiment("logpile", "Log pile at t = 1 (logpile.pt)", "logpile.pt", _LOG, time=1.0,
-                          basic_error_samples=256, dim=3, sweeps=_SWEEPS_3D,
-                          extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored",
-                                                              threshold=3e-4)}),
+    "ct": Experiment(
+        "ct",
+        "Simulated dynamic CT at t = 1 (ct_compression.pt)",
+        "ct_compression.pt",
+        _CT,
+        time=1.0,
+        basic_error_samples=256,
+        dim=3,
+        sweeps=_SWEEPS_3D,
+        extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored", threshold=3e-4)},
+    ),
+    "logpile": Experiment(
+        "logpile",
+        "Log pile at t = 1 (logpile.pt)",
+        "logpile.pt",
+        _LOG,
+        time=1.0,
+        basic_error_samples=256,
+        dim=3,
+        sweeps=_SWEEPS_3D,
+        extra_runs={"pruning_floored": dict(method="pruning", relative_error="floored", threshold=3e-4)},
+    ),
 }
 
 SCALES = {
     # CI: everything small; 3D budgets keep each run to seconds
-    "quick": {"rmse_2d": 262_144, "rmse_3d": 65_536, "overrides_3d": {"max_dofs": 8_000, "max_iterations": 2},
-              "uniform_dofs_3d": 40_000, "uniform_dofs_2d": 20_000, "sweep_2d": True, "sweep_3d": False,
-              "images": True},
+    "quick": {
+        "rmse_2d": 262_144,
+        "rmse_3d": 65_536,
+        "overrides_3d": {"max_dofs": 8_000, "max_iterations": 2},
+        "uniform_dofs_3d": 40_000,
+        "uniform_dofs_2d": 20_000,
+        "sweep_2d": True,
+        "sweep_3d": False,
+        "images": True,
+    },
     # this 2-core machine, all experiments well under 30 minutes
-    "standard": {"rmse_2d": 262_144, "rmse_3d": 1_048_576, "overrides_3d": {"max_dofs": 40_000},
-                 "uniform_dofs_3d": 300_000, "uniform_dofs_2d": 70_000, "sweep_2d": True, "sweep_3d": False,
-                 "images": True},
+    "standard": {
+        "rmse_2d": 262_144,
+        "rmse_3d": 1_048_576,
+        "overrides_3d": {"max_dofs": 40_000},
+        "uniform_dofs_3d": 300_000,
+        "uniform_dofs_2d": 70_000,
+        "sweep_2d": True,
+        "sweep_3d": False,
+        "images": True,
+    },
     # the paper's iteration counts with budgets large enough to reach them (use a GPU: --device cuda)
-    "full": {"rmse_2d": 262_144, "rmse_3d": 1_048_576, "overrides_3d": {"max_dofs": 20_000_000},
-             "uniform_dofs_3d": 20_000_000, "uniform_dofs_2d": 300_000, "sweep_2d": True, "sweep_3d": True,
-             "sweep_3d_dofs": 300_000, "images": True},
+    "full": {
+        "rmse_2d": 262_144,
+        "rmse_3d": 1_048_576,
+        "overrides_3d": {"max_dofs": 20_000_000},
+        "uniform_dofs_3d": 20_000_000,
+        "uniform_dofs_2d": 300_000,
+        "sweep_2d": True,
+        "sweep_3d": True,
+        "sweep_3d_dofs": 300_000,
+        "images": True,
+    },
 }
 
 
@@ -142,7 +213,7 @@ def _loglog_interp(x: np.ndarray, y: np.ndarray, at: float) -> float | None:
 def dofs_to_reach(curve, target_rmse: float) -> float | None:
     """Fewest DOFs at which a (DOFs, RMSE) curve gets down to ``target_rmse`` (log-log interpolation)."""
     pts = sorted((d, r) for d, r in curve if d and r)
-    for (d0, r0), (d1, r1) in zip(pts, pts[1:]):
+    for (d0, r0), (d1, r1) in itertools.pairwise(pts):
         if r0 > target_rmse >= r1:
             frac = (math.log(target_rmse) - math.log(r0)) / (math.log(r1) - math.log(r0))
             return float(math.exp(math.log(d0) + frac * (math.log(d1) - math.log(d0))))
@@ -170,8 +241,9 @@ def crossings(curves: dict[str, list]) -> dict:
         "common_rmse": target_rmse,
         "dofs_to_reach_common_rmse": {m: dofs_to_reach(c, target_rmse) for m, c in curves.items()},
         "common_dofs": target_dofs,
-        "rmse_at_common_dofs": {m: _loglog_interp([d for d, _ in c], [r for _, r in c], target_dofs)
-                                for m, c in curves.items()},
+        "rmse_at_common_dofs": {
+            m: _loglog_interp([d for d, _ in c], [r for _, r in c], target_dofs) for m, c in curves.items()
+        },
         "best_rmse": best,
     }
 
@@ -189,18 +261,24 @@ def versus_uniform(curves: dict[str, list]) -> dict:
             continue
         dofs, rmse = min(c, key=lambda p: (p[1], p[0]))
         need = dofs_to_reach(uni, rmse)
-        out[m] = {"dofs": dofs, "rmse": rmse, "uniform_dofs_for_same_rmse": need,
-                  "dof_ratio_uniform_over_method": (need / dofs) if need else None,
-                  "uniform_rmse_at_same_dofs": _loglog_interp([d for d, _ in uni], [r for _, r in uni], dofs)}
+        out[m] = {
+            "dofs": dofs,
+            "rmse": rmse,
+            "uniform_dofs_for_same_rmse": need,
+            "dof_ratio_uniform_over_method": (need / dofs) if need else None,
+            "uniform_rmse_at_same_dofs": _loglog_interp([d for d, _ in uni], [r for _, r in uni], dofs),
+        }
     return out
 
 
 # ------------------------------------------------------------------------------------ running
 def _settings_per_method(exp: Experiment, scale: dict, device: str) -> dict[str, RefinementSettings]:
     base = exp.base(scale).replace(device=device)
-    out = {"uniform": base.replace(method="uniform", max_dofs=scale[f"uniform_dofs_{exp.dim}d"]),
-           "basic": base.replace(method="basic"),
-           "pruning": base.replace(method="pruning")}
+    out = {
+        "uniform": base.replace(method="uniform", max_dofs=scale[f"uniform_dofs_{exp.dim}d"]),
+        "basic": base.replace(method="basic"),
+        "pruning": base.replace(method="pruning"),
+    }
     if exp.basic_error_samples:
         out["basic"] = out["basic"].replace(error_samples=exp.basic_error_samples)
     return out
@@ -219,19 +297,36 @@ def _sweep(exp: Experiment, inr, comparison: Comparison, scale: dict, device: st
                 cmp = compare_methods(inr, s, (method,), reference=comparison.reference)
                 res = cmp.results[method]
                 curve = [(r["dofs"], r["rmse"]) for r in res.iterations]
-                rows.setdefault(method, []).append({
-                    "param": param, "value": v, "best_rmse_within_budget": best_rmse_within(curve, budget),
-                    "final_dofs": res.dofs, "iterations": res.iterations[-1]["iteration"],
-                    "stop_reason": res.stop_reason, "seconds": time.perf_counter() - t0})
-                log(f"  sweep {method} {param}={v:g}: best RMSE {rows[method][-1]['best_rmse_within_budget']:.3g} "
-                    f"at <= {budget} DOFs ({res.dofs} DOFs, {res.stop_reason})")
+                rows.setdefault(method, []).append(
+                    {
+                        "param": param,
+                        "value": v,
+                        "best_rmse_within_budget": best_rmse_within(curve, budget),
+                        "final_dofs": res.dofs,
+                        "iterations": res.iterations[-1]["iteration"],
+                        "stop_reason": res.stop_reason,
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
+                log(
+                    f"  sweep {method} {param}={v:g}: best RMSE {rows[method][-1]['best_rmse_within_budget']:.3g} "
+                    f"at <= {budget} DOFs ({res.dofs} DOFs, {res.stop_reason})"
+                )
     uni = [(r["dofs"], r["rmse"]) for r in comparison.results["uniform"].iterations]
     rows["uniform"] = [{"best_rmse_within_budget": best_rmse_within(uni, budget)}]
-    summary = {m: min((r["best_rmse_within_budget"] for r in rs if r["best_rmse_within_budget"] is not None),
-                      default=None) for m, rs in rows.items()}
-    best_setting = {m: min((r for r in rs if r.get("best_rmse_within_budget") is not None),
-                           key=lambda r: r["best_rmse_within_budget"], default=None)
-                    for m, rs in rows.items() if m != "uniform"}
+    summary = {
+        m: min((r["best_rmse_within_budget"] for r in rs if r["best_rmse_within_budget"] is not None), default=None)
+        for m, rs in rows.items()
+    }
+    best_setting = {
+        m: min(
+            (r for r in rs if r.get("best_rmse_within_budget") is not None),
+            key=lambda r: r["best_rmse_within_budget"],
+            default=None,
+        )
+        for m, rs in rows.items()
+        if m != "uniform"
+    }
     return {"dof_budget": budget, "runs": rows, "best_rmse_within_budget": summary, "best_setting": best_setting}
 
 
@@ -251,7 +346,9 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
         axes = ("x", "y") if exp.dim == 3 else (None,)
         for axis in axes:
             png = out / f"{exp.name}_{m}{'_' + axis + '0' if axis else ''}.png"
-            title = f"{m.replace('_', ' ').capitalize()}: {res.tree.n_leaves} leaves, {res.dofs} DOFs" + (f", {axis} = 0" if axis else "")
+            title = f"{m.replace('_', ' ').capitalize()}: {res.tree.n_leaves} leaves, {res.dofs} DOFs" + (
+                f", {axis} = 0" if axis else ""
+            )
             jobs.append({"htg": str(htg), "png": str(png), "axis": axis, "title": title})
     if exp.dim == 3:  # Pruning's mesh changing with time (Figures 5 and 7)
         # the same settings, two adaptive iterations fewer: these are pictures, not measurements
@@ -260,8 +357,14 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
             res = refine(inr, pr.replace(max_iterations=max(1, pr.max_iterations - 2), time=t))
             htg = write_htg(result_to_hypertreegrid(res), out / f"{exp.name}_pruning_t{t:+.0f}.htg")
             png = out / f"{exp.name}_pruning_y0_t{t:+.0f}.png"
-            jobs.append({"htg": str(htg), "png": str(png), "axis": "y",
-                         "title": f"Pruning at t = {t:+.0f}: {res.tree.n_leaves} leaves, y = 0"})
+            jobs.append(
+                {
+                    "htg": str(htg),
+                    "png": str(png),
+                    "axis": "y",
+                    "title": f"Pruning at t = {t:+.0f}: {res.tree.n_leaves} leaves, y = 0",
+                }
+            )
     vrange = [float(min(v.min() for v in vals.values())), float(max(v.max() for v in vals.values()))]
     spec = out / f"{exp.name}_render_jobs.json"
     spec.write_text(json.dumps({"jobs": jobs, "range": vrange}))
@@ -273,8 +376,14 @@ def _render_images(exp: Experiment, comparison: Comparison, inr, out: Path, log)
     return [j["png"] for j in jobs if Path(j["png"]).exists()]
 
 
-def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", log=print,
-                   reference_inr: str | os.PathLike | None = None) -> dict:
+def run_experiment(
+    name: str,
+    scale_name: str,
+    out: Path,
+    device: str = "auto",
+    log=print,
+    reference_inr: str | os.PathLike | None = None,
+) -> dict:
     exp = EXPERIMENTS[name]
     scale = SCALES[scale_name]
     checkpoint = exp.checkpoint_path(reference_inr)
@@ -286,8 +395,9 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
     t0 = time.perf_counter()
     comparison = compare_methods(inr, per_method, rmse_samples=scale[f"rmse_{exp.dim}d"])
     for label, overrides in exp.extra_runs.items():
-        comparison.results[label] = refine(inr, per_method["pruning"].replace(**overrides),
-                                           reference=comparison.reference)
+        comparison.results[label] = refine(
+            inr, per_method["pruning"].replace(**overrides), reference=comparison.reference
+        )
     seconds = time.perf_counter() - t0
     table = comparison.table()
     for m, rows in table.items():
@@ -297,10 +407,16 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
     extra = {f"reference code: {m}": pts for m, pts in REFERENCE_HOS.items()} if name == "2d_hos" else {}
     plot = plot_error_vs_dofs(curves, out / f"{name}_error_vs_dofs.png", title=exp.title, extra=extra)
     record: dict[str, Any] = {
-        "title": exp.title, "checkpoint": str(checkpoint), "time": exp.time, "scale": scale_name,
-        "seconds": seconds, "report": comparison.report(), "crossings": crossings(curves),
+        "title": exp.title,
+        "checkpoint": str(checkpoint),
+        "time": exp.time,
+        "scale": scale_name,
+        "seconds": seconds,
+        "report": comparison.report(),
+        "crossings": crossings(curves),
         "crossings_conforming": crossings(comparison.curves(conforming=True)),
-        "versus_uniform": versus_uniform(curves), "plot": str(plot),
+        "versus_uniform": versus_uniform(curves),
+        "plot": str(plot),
     }
     if name == "2d_hos":
         record["reference_code"] = REFERENCE_HOS
@@ -313,8 +429,14 @@ def run_experiment(name: str, scale_name: str, out: Path, device: str = "auto", 
     return record
 
 
-def run_reproduction(experiments=None, scale: str = "standard", output: str | os.PathLike = "reproduction",
-                     device: str = "auto", log=print, reference_inr: str | os.PathLike | None = None) -> dict:
+def run_reproduction(
+    experiments=None,
+    scale: str = "standard",
+    output: str | os.PathLike = "reproduction",
+    device: str = "auto",
+    log=print,
+    reference_inr: str | os.PathLike | None = None,
+) -> dict:
     """Run experiments and write ``results.json`` plus plots and images under ``output``.
 
     ``reference_inr`` is the reference code's 2D INR (default: the shared folder's copy).
@@ -345,44 +467,72 @@ def _fmt(v, digits=3) -> str:
 
 def markdown_tables(result: dict) -> str:
     """The tables of a reproduction run as Markdown (what docs/results.md quotes)."""
-    lines = [f"Scale `{result['scale']}`, device `{result['device']}`, {result['seconds_total'] / 60:.1f} min in all.", ""]
-    for name, rec in result["experiments"].items():
+    lines = [
+        f"Scale `{result['scale']}`, device `{result['device']}`, {result['seconds_total'] / 60:.1f} min in all.",
+        "",
+    ]
+    for _name, rec in result["experiments"].items():
         lines += [f"### {rec['title']}", ""]
         rep = rec["report"]
         lines += [f"RMSE at {rep['rmse_points']:,} points; {rec['seconds']:.0f} s for the three methods.", ""]
-        lines += ["| method | iteration | leaves | DOFs | conforming DOFs | RMSE | seconds |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "| method | iteration | leaves | DOFs | conforming DOFs | RMSE | seconds |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for m, rows in rep["iterations"].items():
             for r in rows:
-                lines.append(f"| {m} | {r['iteration']} | {r['leaves']} | {r['dofs']} | {_fmt(r['conforming_dofs'])} | "
-                             f"{_fmt(r['rmse'], 4)} | {r['seconds']:.2f} |")
+                lines.append(
+                    f"| {m} | {r['iteration']} | {r['leaves']} | {r['dofs']} | {_fmt(r['conforming_dofs'])} | "
+                    f"{_fmt(r['rmse'], 4)} | {r['seconds']:.2f} |"
+                )
         c = rec["crossings"]
-        lines += ["", f"DOFs to reach RMSE {c['common_rmse']:.3g} (the worst method's best) and RMSE at "
-                  f"{c['common_dofs']:,} DOFs (the smallest method's largest):", "",
-                  "| method | DOFs to reach the common RMSE | RMSE at the common DOFs | best RMSE | stop |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"DOFs to reach RMSE {c['common_rmse']:.3g} (the worst method's best) and RMSE at "
+            f"{c['common_dofs']:,} DOFs (the smallest method's largest):",
+            "",
+            "| method | DOFs to reach the common RMSE | RMSE at the common DOFs | best RMSE | stop |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for m in rep["iterations"]:
-            lines.append(f"| {m} | {_fmt(c['dofs_to_reach_common_rmse'][m], 4)} | {_fmt(c['rmse_at_common_dofs'][m], 3)} | "
-                         f"{_fmt(c['best_rmse'][m], 3)} | {rep['stop_reason'][m]} |")
+            lines.append(
+                f"| {m} | {_fmt(c['dofs_to_reach_common_rmse'][m], 4)} | {_fmt(c['rmse_at_common_dofs'][m], 3)} | "
+                f"{_fmt(c['best_rmse'][m], 3)} | {rep['stop_reason'][m]} |"
+            )
         vs = rec["versus_uniform"]
-        lines += ["", "Against Uniform at each method's most accurate mesh:", "",
-                  "| method | DOFs | RMSE | Uniform DOFs for that RMSE | ratio | Uniform RMSE at those DOFs |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "Against Uniform at each method's most accurate mesh:",
+            "",
+            "| method | DOFs | RMSE | Uniform DOFs for that RMSE | ratio | Uniform RMSE at those DOFs |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for m, v in vs.items():
-            lines.append(f"| {m} | {v['dofs']} | {_fmt(v['rmse'])} | {_fmt(v['uniform_dofs_for_same_rmse'], 4)} | "
-                         f"{_fmt(v['dof_ratio_uniform_over_method'], 2)} | {_fmt(v['uniform_rmse_at_same_dofs'])} |")
+            lines.append(
+                f"| {m} | {v['dofs']} | {_fmt(v['rmse'])} | {_fmt(v['uniform_dofs_for_same_rmse'], 4)} | "
+                f"{_fmt(v['dof_ratio_uniform_over_method'], 2)} | {_fmt(v['uniform_rmse_at_same_dofs'])} |"
+            )
         if "sweeps" in rec:
             sw = rec["sweeps"]
-            lines += ["", f"Sweeps (floored relative error), best RMSE within {sw['dof_budget']:,} DOFs:", "",
-                      "| method | parameter | value | best RMSE within budget | final DOFs | stop |",
-                      "| --- | --- | --- | --- | --- | --- |"]
+            lines += [
+                "",
+                f"Sweeps (floored relative error), best RMSE within {sw['dof_budget']:,} DOFs:",
+                "",
+                "| method | parameter | value | best RMSE within budget | final DOFs | stop |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
             for m, runs in sw["runs"].items():
                 for r in runs:
                     if "param" in r:
-                        lines.append(f"| {m} | {r['param']} | {r['value']:g} | {_fmt(r['best_rmse_within_budget'])} | "
-                                     f"{r['final_dofs']} | {r['stop_reason']} |")
-            lines += ["", "Best of each method: " + ", ".join(
-                f"{m} {_fmt(v)}" for m, v in sw["best_rmse_within_budget"].items()), ""]
+                        lines.append(
+                            f"| {m} | {r['param']} | {r['value']:g} | {_fmt(r['best_rmse_within_budget'])} | "
+                            f"{r['final_dofs']} | {r['stop_reason']} |"
+                        )
+            lines += [
+                "",
+                "Best of each method: " + ", ".join(f"{m} {_fmt(v)}" for m, v in sw["best_rmse_within_budget"].items()),
+                "",
+            ]
         lines.append("")
     return "\n".join(lines)
 
@@ -399,10 +549,17 @@ def _cmd(args: argparse.Namespace) -> int:
 def add_commands(sub) -> None:
     p = sub.add_parser("reproduce", help="the paper's experiments: plots, tables, sweeps and mesh images")
     p.add_argument("--experiments", help=f"comma-separated subset of {', '.join(EXPERIMENTS)}")
-    p.add_argument("--scale", choices=tuple(SCALES), default="standard",
-                   help="quick (CI), standard (under 30 min on 2 cores), full (paper budgets; use a GPU)")
+    p.add_argument(
+        "--scale",
+        choices=tuple(SCALES),
+        default="standard",
+        help="quick (CI), standard (under 30 min on 2 cores), full (paper budgets; use a GPU)",
+    )
     p.add_argument("-o", "--output", default="reproduction")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--reference-inr", help=f"the reference code's 2D INR (default: {REFERENCE_INR} of the shared "
-                                           "folder, $INR_AMR_SHARED or ../shared beside a checkout)")
+    p.add_argument(
+        "--reference-inr",
+        help=f"the reference code's 2D INR (default: {REFERENCE_INR} of the shared "
+        "folder, $INR_AMR_SHARED or ../shared beside a checkout)",
+    )
     p.set_defaults(func=_cmd)

@@ -4,6 +4,7 @@ The embedded demo INRs are data of :mod:`inr_amr_apps`; the ParaView plugin, its
 Debian's ParaView 5.11 and the pvbatch scripts are the package ``inr_amr_paraview`` (the ``plugin/``
 folder of a checkout). Both work the same from a source checkout, an editable install and a wheel.
 """
+
 from __future__ import annotations
 
 import importlib.resources
@@ -11,7 +12,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["DATA_FILES", "data_dir", "data_file", "plugin_dir", "pvscript", "shared_file", "PLUGIN_FILE"]
+__all__ = ["DATA_FILES", "PLUGIN_FILE", "data_dir", "data_file", "plugin_dir", "pvscript", "shared_file"]
 
 #: the embedded demo INRs
 DATA_FILES = ("ct_compression.pt", "logpile.pt", "sin_corner_2d.pt")
@@ -39,8 +40,9 @@ def data_file(name: str) -> Path:
     """
     path = data_dir() / name
     if not path.is_file():
-        raise FileNotFoundError(f"no embedded checkpoint {name!r} (shipped: {', '.join(DATA_FILES)}; "
-                                "regenerate them with `inr-amr train`)")
+        raise FileNotFoundError(
+            f"no embedded checkpoint {name!r} (shipped: {', '.join(DATA_FILES)}; regenerate them with `inr-amr train`)"
+        )
     return path
 
 
@@ -53,8 +55,10 @@ def plugin_dir() -> Path:
             raise FileNotFoundError(f"INR_AMR_PLUGIN_DIR={env} holds no {PLUGIN_FILE}")
         return folder.resolve()
     if importlib.util.find_spec(PLUGIN_PACKAGE) is None:
-        raise FileNotFoundError(f"the ParaView layer ({PLUGIN_PACKAGE}) is not installed; reinstall inr-amr "
-                                "(pip install .) or set INR_AMR_PLUGIN_DIR to a checkout's plugin/ folder")
+        raise FileNotFoundError(
+            f"the ParaView layer ({PLUGIN_PACKAGE}) is not installed; reinstall inr-amr "
+            "(pip install .) or set INR_AMR_PLUGIN_DIR to a checkout's plugin/ folder"
+        )
     folder = _as_path(importlib.resources.files(PLUGIN_PACKAGE))
     if not (folder / PLUGIN_FILE).is_file():
         raise FileNotFoundError(f"{folder} holds no {PLUGIN_FILE}; reinstall inr-amr")

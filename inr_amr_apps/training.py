@@ -18,13 +18,15 @@ Command line (prints progress to stderr)::
 
     inr-amr train ct
 """
+
 from __future__ import annotations
 
+import itertools
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -116,7 +118,7 @@ def edge_sampler(
 
     def sample(rng: np.random.Generator, n: int) -> np.ndarray:
         n = int(n)
-        n_edge = int(round(fraction * n))
+        n_edge = round(fraction * n)
         base = uniform(rng, n - n_edge)
         if n_edge == 0:
             return base
@@ -130,12 +132,13 @@ def edge_sampler(
 
 
 # ------------------------------------------------------------------------------------ architectures
-def _init_layers(widths: Sequence[int], gen: torch.Generator, hidden_gain: float,
-                 output_gain: float = 1.0) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _init_layers(
+    widths: Sequence[int], gen: torch.Generator, hidden_gain: float, output_gain: float = 1.0
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """He-style uniform weights (variance ``gain^2 / fan_in``) and torch-style uniform biases."""
     weights, biases = [], []
     last = len(widths) - 2
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         gain = output_gain if i == last else hidden_gain
         bound = gain * math.sqrt(3.0 / n_in)
         weights.append((torch.rand(n_out, n_in, generator=gen) * 2.0 - 1.0) * bound)
@@ -156,8 +159,16 @@ def relu_mlp_2d(seed: int = 0) -> INR:
     """
     gen = torch.Generator().manual_seed(int(seed))
     w, b = _init_layers([2, 32, 32, 32, 32, 1], gen, hidden_gain=math.sqrt(2.0))
-    return INR(w, b, [Activation("relu")] * 4 + [Activation("identity")], None, ("x", "y"),
-               ((0.0, 1.0), (0.0, 1.0)), 1.0, metadata={"architecture": "relu_mlp_2d"})
+    return INR(
+        w,
+        b,
+        [Activation("relu")] * 4 + [Activation("identity")],
+        None,
+        ("x", "y"),
+        ((0.0, 1.0), (0.0, 1.0)),
+        1.0,
+        metadata={"architecture": "relu_mlp_2d"},
+    )
 
 
 def ct_architecture(
@@ -192,18 +203,25 @@ def ct_architecture(
     ('4 -> fourier(256) -> 256x5 silu -> 1', ('t', 'z', 'y', 'x'))
     """
     gen = torch.Generator().manual_seed(int(seed))
-    b_mat = torch.cat([torch.randn(1, features, generator=gen) * sigma_t,
-                       torch.randn(3, features, generator=gen) * sigma_s])
+    b_mat = torch.cat(
+        [torch.randn(1, features, generator=gen) * sigma_t, torch.randn(3, features, generator=gen) * sigma_s]
+    )
     # SiLU is about half-linear like ReLU: He gain keeps activations of order 1 through the layers
     w, b = _init_layers([2 * features] + [width] * depth + [1], gen, hidden_gain=math.sqrt(2.0))
-    return INR(w, b, [Activation("silu")] * depth + [Activation("identity")], FourierFeatures(b_mat),
-               ("t", "z", "y", "x"), ((-1.0, 1.0),) * 4, output_scale,
-               metadata={"architecture": "ct_architecture", "sigma_t": float(sigma_t), "sigma_s": float(sigma_s)})
+    return INR(
+        w,
+        b,
+        [Activation("silu")] * depth + [Activation("identity")],
+        FourierFeatures(b_mat),
+        ("t", "z", "y", "x"),
+        ((-1.0, 1.0),) * 4,
+        output_scale,
+        metadata={"architecture": "ct_architecture", "sigma_t": float(sigma_t), "sigma_s": float(sigma_s)},
+    )
 
 
 # ------------------------------------------------------------------------------------ training
-def fit_rmse(inr: INR, target_fn: TargetFn, n: int = RMSE_POINTS, seed: int = 0,
-             component: int = 0) -> float:
+def fit_rmse(inr: INR, target_fn: TargetFn, n: int = RMSE_POINTS, seed: int = 0, component: int = 0) -> float:
     """RMSE between ``inr`` and ``target_fn`` at ``n`` uniform points over ``inr.domain`` (seeded).
 
     Examples
@@ -299,16 +317,39 @@ def train_inr(
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
-        return _train(target_fn, inr, steps, batch_size, float(lr), int(seed), domain_sampler, progress, name,
-                      float(final_lr_fraction), warmup_steps, device)
+        return _train(
+            target_fn,
+            inr,
+            steps,
+            batch_size,
+            float(lr),
+            int(seed),
+            domain_sampler,
+            progress,
+            name,
+            float(final_lr_fraction),
+            warmup_steps,
+            device,
+        )
     finally:
         if threads is not None:
             torch.set_num_threads(previous_threads)
 
 
-def _train(target_fn: TargetFn, inr: INR, steps: int, batch_size: int, lr: float, seed: int,
-           domain_sampler: Sampler | None, progress: Progress | None, name: str | None,
-           final_lr_fraction: float, warmup_steps: int | None, device: str | torch.device) -> tuple[INR, dict]:
+def _train(
+    target_fn: TargetFn,
+    inr: INR,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    domain_sampler: Sampler | None,
+    progress: Progress | None,
+    name: str | None,
+    final_lr_fraction: float,
+    warmup_steps: int | None,
+    device: str | torch.device,
+) -> tuple[INR, dict]:
     label = name or getattr(target_fn, "__name__", "target")
     sampler = domain_sampler or uniform_sampler(inr.domain)
     rng = np.random.default_rng(int(seed))
@@ -318,7 +359,7 @@ def _train(target_fn: TargetFn, inr: INR, steps: int, batch_size: int, lr: float
 
     def rmse_and_max(model: INR) -> tuple[float, float]:
         err = model.evaluate(eval_pts, component=0) - eval_target
-        return float(np.sqrt(np.mean(err ** 2))), float(np.max(np.abs(err)))
+        return float(np.sqrt(np.mean(err**2))), float(np.max(np.abs(err)))
 
     start = time.perf_counter()
     dev = torch.device(device)
@@ -368,10 +409,15 @@ def _train(target_fn: TargetFn, inr: INR, steps: int, batch_size: int, lr: float
     seconds = time.perf_counter() - start
     trained = _rebuild(inr, module, {}).to("cpu")
     rmse, max_err = rmse_and_max(trained)
-    trained.metadata.update({
-        "phantom": label, "training_steps": steps, "training_seed": int(seed),
-        "fit_rmse": rmse, "training_seconds": round(seconds, 2),
-    })
+    trained.metadata.update(
+        {
+            "phantom": label,
+            "training_steps": steps,
+            "training_seed": int(seed),
+            "fit_rmse": rmse,
+            "training_seconds": round(seconds, 2),
+        }
+    )
     report = {
         "phantom": label,
         "architecture": trained.describe(),
@@ -440,19 +486,41 @@ CT_ARCHITECTURE_ARGS = {"sigma_t": 0.1, "sigma_s": 0.3, "features": 128, "width"
 
 DEMOS: dict[str, DemoSpec] = {
     "sin2d": DemoSpec(
-        phantom=phantoms.sin_corner, architecture=relu_mlp_2d, steps=16000, batch_size=1024, lr=1e-2,
-        file_name="sin_corner_2d.pt", save=save_inr, edge_fraction=0.0, threads=1,
-        description="sin(1/(1/50 + r)) on [0,1]^2, 2 -> 4x32 ReLU -> 1 (paper Section 4.1)"),
+        phantom=phantoms.sin_corner,
+        architecture=relu_mlp_2d,
+        steps=16000,
+        batch_size=1024,
+        lr=1e-2,
+        file_name="sin_corner_2d.pt",
+        save=save_inr,
+        edge_fraction=0.0,
+        threads=1,
+        description="sin(1/(1/50 + r)) on [0,1]^2, 2 -> 4x32 ReLU -> 1 (paper Section 4.1)",
+    ),
     "ct": DemoSpec(
-        phantom=phantoms.compressed_cube, architecture=ct_architecture, steps=8000, batch_size=1024,
-        lr=3e-3, file_name="ct_compression.pt", save=save_ct_checkpoint, edge_fraction=0.5,
+        phantom=phantoms.compressed_cube,
+        architecture=ct_architecture,
+        steps=8000,
+        batch_size=1024,
+        lr=3e-3,
+        file_name="ct_compression.pt",
+        save=save_ct_checkpoint,
+        edge_fraction=0.5,
         description="compressed holed cube (simulated dynamic CT, paper Section 4.2), 4D CT layout",
-        architecture_args=CT_ARCHITECTURE_ARGS),
+        architecture_args=CT_ARCHITECTURE_ARGS,
+    ),
     "logpile": DemoSpec(
-        phantom=phantoms.log_pile, architecture=ct_architecture, steps=8000, batch_size=1024,
-        lr=3e-3, file_name="logpile.pt", save=save_ct_checkpoint, edge_fraction=0.5,
+        phantom=phantoms.log_pile,
+        architecture=ct_architecture,
+        steps=8000,
+        batch_size=1024,
+        lr=3e-3,
+        file_name="logpile.pt",
+        save=save_ct_checkpoint,
+        edge_fraction=0.5,
         description="compressed log pile with reconstruction noise (paper Section 4.3), 4D CT layout",
-        architecture_args=CT_ARCHITECTURE_ARGS),
+        architecture_args=CT_ARCHITECTURE_ARGS,
+    ),
 }
 
 
@@ -499,12 +567,23 @@ def train_demo(
         raise ValueError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
     spec = DEMOS[name]
     inr = spec.architecture(int(seed), **spec.architecture_args)
-    sampler = (edge_sampler(spec.phantom, inr.domain, fraction=spec.edge_fraction, jitter=spec.edge_jitter)
-               if spec.edge_fraction > 0 else None)
+    sampler = (
+        edge_sampler(spec.phantom, inr.domain, fraction=spec.edge_fraction, jitter=spec.edge_jitter)
+        if spec.edge_fraction > 0
+        else None
+    )
     trained, report = train_inr(
-        spec.phantom, inr, steps=spec.steps if steps is None else int(steps), batch_size=spec.batch_size,
-        lr=spec.lr, seed=int(seed), domain_sampler=sampler, progress=progress, name=spec.phantom.__name__,
-        threads=spec.threads if threads is None else threads)
+        spec.phantom,
+        inr,
+        steps=spec.steps if steps is None else int(steps),
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        seed=int(seed),
+        domain_sampler=sampler,
+        progress=progress,
+        name=spec.phantom.__name__,
+        threads=spec.threads if threads is None else threads,
+    )
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = spec.save(trained, out / spec.file_name)

@@ -9,6 +9,7 @@ no ParaView, no command line, no plotting. The public names below are imported o
 >>> result = ia.refine(inr, method="pruning", threshold=0.1, proportion=0.09)   # doctest: +SKIP
 >>> result.summary()["dofs"]                                                    # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,20 +19,69 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "INR": "inr", "Activation": "inr", "FourierFeatures": "inr",
-    "load_inr": "checkpoint", "save_inr": "checkpoint", "save_ct_checkpoint": "checkpoint",
-    "inspect_checkpoint": "checkpoint", "CheckpointError": "checkpoint",
-    "refine": "amr", "RefinementResult": "amr", "RefinementCancelled": "amr", "BudgetError": "amr",
-    "RefinementSettings": "settings", "LoadSettings": "settings", "SettingsError": "settings", "METHODS": "settings",
-    "PruningCriterion": "criteria", "BasicCriterion": "criteria", "UniformCriterion": "criteria",
+    "INR": "inr",
+    "Activation": "inr",
+    "FourierFeatures": "inr",
+    "load_inr": "checkpoint",
+    "save_inr": "checkpoint",
+    "save_ct_checkpoint": "checkpoint",
+    "inspect_checkpoint": "checkpoint",
+    "CheckpointError": "checkpoint",
+    "refine": "amr",
+    "RefinementResult": "amr",
+    "RefinementCancelled": "amr",
+    "BudgetError": "amr",
+    "RefinementSettings": "settings",
+    "LoadSettings": "settings",
+    "SettingsError": "settings",
+    "METHODS": "settings",
+    "PruningCriterion": "criteria",
+    "BasicCriterion": "criteria",
+    "UniformCriterion": "criteria",
     "RelativeError": "criteria",
-    "SpaceSlice": "domain", "LinearTree": "tree", "SampleStream": "sampling",
-    "ReferenceSample": "metrics", "total_rmse": "metrics",
-    "interpolative_decomposition": "pruning", "prune_on_box": "pruning", "prune_on_boxes": "pruning",
+    "SpaceSlice": "domain",
+    "LinearTree": "tree",
+    "SampleStream": "sampling",
+    "ReferenceSample": "metrics",
+    "total_rmse": "metrics",
+    "interpolative_decomposition": "pruning",
+    "prune_on_box": "pruning",
+    "prune_on_boxes": "pruning",
     "RefinementSession": "session",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "INR",
+    "METHODS",
+    "Activation",
+    "BasicCriterion",
+    "BudgetError",
+    "CheckpointError",
+    "FourierFeatures",
+    "LinearTree",
+    "LoadSettings",
+    "PruningCriterion",
+    "ReferenceSample",
+    "RefinementCancelled",
+    "RefinementResult",
+    "RefinementSession",
+    "RefinementSettings",
+    "RelativeError",
+    "SampleStream",
+    "SettingsError",
+    "SpaceSlice",
+    "UniformCriterion",
+    "__version__",
+    "inspect_checkpoint",
+    "interpolative_decomposition",
+    "load_inr",
+    "prune_on_box",
+    "prune_on_boxes",
+    "refine",
+    "save_ct_checkpoint",
+    "save_inr",
+    "total_rmse",
+]
 
 
 def __getattr__(name: str) -> Any:

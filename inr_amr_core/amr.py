@@ -6,6 +6,7 @@
 >>> result.iterations[-1]["dofs"] <= 10000                              # doctest: +SKIP
 True
 """
+
 from __future__ import annotations
 
 import logging
@@ -117,13 +118,15 @@ class RefinementResult:
         _, values, corner_index = self.mesh_values()
         return self.tree.interpolate(points, values, corner_index)
 
-    def total_rmse(self, n_points: int = -1, seed: int | None = None,
-                   reference: ReferenceSample | None = None) -> float:
+    def total_rmse(
+        self, n_points: int = -1, seed: int | None = None, reference: ReferenceSample | None = None
+    ) -> float:
         """RMSE between the INR and the mesh interpolant at uniform random points (paper's figure of merit)."""
         if reference is None:
             n = PAPER_RMSE_SAMPLES[self.tree.d] if n_points < 0 else n_points
-            reference = ReferenceSample.draw(self.inr, self.space, n, self.settings.seed if seed is None else seed,
-                                             self.settings.output_component)
+            reference = ReferenceSample.draw(
+                self.inr, self.space, n, self.settings.seed if seed is None else seed, self.settings.output_component
+            )
         return total_rmse(self.tree, self.vertex_cache, reference)
 
     def summary(self) -> dict:
@@ -132,10 +135,15 @@ class RefinementResult:
         return {
             "method": self.settings.method,
             "settings": self.settings.to_dict(),
-            "slice": {"axes": list(self.space.axis_names), "bounds": [list(b) for b in self.space.bounds],
-                      "fixed": self.space.fixed_values},
-            "inr": {"architecture": self.inr.describe(), **{k: v for k, v in self.inr.metadata.items()
-                                                            if isinstance(v, (str, int, float, bool))}},
+            "slice": {
+                "axes": list(self.space.axis_names),
+                "bounds": [list(b) for b in self.space.bounds],
+                "fixed": self.space.fixed_values,
+            },
+            "inr": {
+                "architecture": self.inr.describe(),
+                **{k: v for k, v in self.inr.metadata.items() if isinstance(v, (str, int, float, bool))},
+            },
             "leaves": self.tree.n_leaves,
             "dofs": last["dofs"],
             "conforming_dofs": last.get("conforming_dofs"),
@@ -149,7 +157,12 @@ class RefinementResult:
 class _Progress:
     """Turns chunk progress inside iterations into an overall fraction, and checks cancellation."""
 
-    def __init__(self, callback, cancel, total_iterations: int) -> None:
+    def __init__(
+        self,
+        callback: Callable[[float, str], None] | None,
+        cancel: Callable[[], bool] | threading.Event | None,
+        total_iterations: int,
+    ) -> None:
         self.callback = callback
         self.cancel = cancel
         self.total = max(1, total_iterations)
@@ -181,8 +194,9 @@ def time_input_name(inr: INR, choice: str = "") -> str | None:
         return None
     if choice:
         if choice not in inr.input_names:
-            raise SettingsError(f"time_input {choice!r} is not an input of this INR (inputs: "
-                                f"{', '.join(inr.input_names)})")
+            raise SettingsError(
+                f"time_input {choice!r} is not an input of this INR (inputs: {', '.join(inr.input_names)})"
+            )
         return choice
     return detect_time_input(inr)
 
@@ -197,12 +211,16 @@ def resolve_slice(inr: INR, settings: RefinementSettings) -> SpaceSlice:
     fixed = settings.fixed
     tname = time_input_name(inr, settings.time_input)
     if tname is not None and tname in fixed:
-        raise SettingsError(f"{tname!r} is the time input: give its value as time={fixed[tname]:g} (--time, or "
-                            "the time slider in ParaView), not as a fixed input")
+        raise SettingsError(
+            f"{tname!r} is the time input: give its value as time={fixed[tname]:g} (--time, or "
+            "the time slider in ParaView), not as a fixed input"
+        )
     if settings.time is not None:
         if tname is None:
-            raise SettingsError(f"time {settings.time:g} given but the INR has no time input (inputs: "
-                                f"{', '.join(inr.input_names)}; set time_input to name one)")
+            raise SettingsError(
+                f"time {settings.time:g} given but the INR has no time input (inputs: "
+                f"{', '.join(inr.input_names)}; set time_input to name one)"
+            )
         fixed[tname] = float(settings.time)
     return SpaceSlice.from_inr(inr, settings.space_inputs, fixed, settings.bounds)
 
@@ -213,7 +231,7 @@ def _field_scale(inr: INR, space: SpaceSlice, seed: int, component: int) -> floa
     b = np.asarray(space.bounds)
     pts = stream.points_in_domain(b[:, 0], b[:, 1], 4096, "probe")
     vals = inr.evaluate(space.to_inputs(pts), component=component)
-    rms = float(np.sqrt(np.mean(vals ** 2)))
+    rms = float(np.sqrt(np.mean(vals**2)))
     return rms if rms > 0 else 1.0
 
 
@@ -272,30 +290,36 @@ def refine(
     if len(root_grid) != d:
         raise ValueError(f"root grid {root_grid} has {len(root_grid)} axes but {d} inputs are refined")
     if not 0 <= settings.output_component < inr.n_outputs:
-        raise ValueError(f"output component {settings.output_component} out of range (the INR has "
-                         f"{inr.n_outputs} outputs)")
+        raise ValueError(
+            f"output component {settings.output_component} out of range (the INR has {inr.n_outputs} outputs)"
+        )
     criterion = make_criterion(settings)
     stream = SampleStream(settings.seed)
-    rel = RelativeError(settings.relative_error, settings.error_floor,
-                        _field_scale(model, space, settings.seed, settings.output_component))
+    rel = RelativeError(
+        settings.relative_error,
+        settings.error_floor,
+        _field_scale(model, space, settings.seed, settings.output_component),
+    )
     key_level = settings.uniform_refinements + settings.max_iterations
     tree = LinearTree(root_grid, space.bounds)
     max_dofs = settings.max_dofs
     if roots is not None:
-        roots = np.unique(np.asarray(roots, dtype=np.int64))
-        if roots.size and (roots.min() < 0 or roots.max() >= tree.n_roots):
+        share = np.unique(np.asarray(roots, dtype=np.int64))
+        if share.size and (share.min() < 0 or share.max() >= tree.n_roots):
             raise ValueError(f"root indices must lie in [0, {tree.n_roots})")
-        tree = tree.subset(np.isin(tree.root_index(), roots))
+        tree = tree.subset(np.isin(tree.root_index(), share))
         if max_dofs is not None and tree.n_roots:
-            max_dofs = max(1, int(math.ceil(max_dofs * roots.size / tree.n_roots)))
+            max_dofs = max(1, math.ceil(max_dofs * share.size / tree.n_roots))
     tracker = _Progress(progress, cancel, settings.max_iterations + 1)
     for _ in range(settings.uniform_refinements):
         tree = tree.refine(np.arange(tree.n_leaves))[0]
     dofs = tree.dofs()
     if max_dofs is not None and dofs > max_dofs:
-        raise BudgetError(f"the initial mesh ({settings.uniform_refinements} uniform refinements of a "
-                          f"{'x'.join(map(str, root_grid))} root grid) has {dofs} DOFs, more than max_dofs = "
-                          f"{max_dofs}; lower uniform_refinements or raise max_dofs")
+        raise BudgetError(
+            f"the initial mesh ({settings.uniform_refinements} uniform refinements of a "
+            f"{'x'.join(map(str, root_grid))} root grid) has {dofs} DOFs, more than max_dofs = "
+            f"{max_dofs}; lower uniform_refinements or raise max_dofs"
+        )
     cache = VertexCache(model, space, key_level, settings.output_component)
     if settings.rmse_samples and reference is None:
         n = PAPER_RMSE_SAMPLES[d] if settings.rmse_samples < 0 else settings.rmse_samples
@@ -305,8 +329,18 @@ def refine(
     done = np.zeros(n, bool)
     tested_it = np.full(n, -1, np.int64)
     diag = {name: np.full(n, np.nan) for name in criterion.diagnostic_names}
-    ctx = TestContext(model, tree, space, stream, rel, cache, settings.output_component,
-                      settings.memory_limit_mb, tracker.chunk, LiveNeuronGuess())
+    ctx = TestContext(
+        model,
+        tree,
+        space,
+        stream,
+        rel,
+        cache,
+        settings.output_component,
+        settings.memory_limit_mb,
+        tracker.chunk,
+        LiveNeuronGuess(),
+    )
     iterations = [_stats(0, tree, settings, 0, 0, 0, {}, cache, reference, dofs)]
     tracker.report(1.0, f"initial mesh: {tree.n_leaves} leaves, {dofs} DOFs")
     stop = "max_iterations"
@@ -344,7 +378,7 @@ def refine(
                     to_refine = flagged[:0]
                 else:
                     order = flagged[np.argsort(-outcome.priority[outcome.refine], kind="stable")]
-                    to_refine = order[:_largest_prefix_within(tree, order, max_dofs)]
+                    to_refine = order[: _largest_prefix_within(tree, order, max_dofs)]
         secs["budget"] = time_module.perf_counter() - t1
         if to_refine.size == 0:  # not even the most urgent element fits: the mesh stays as it is
             stop = "max_dofs"
@@ -359,18 +393,34 @@ def refine(
         t3 = time_module.perf_counter()
         dofs = tree.dofs()
         secs["dofs"] = time_module.perf_counter() - t3
-        iterations.append(_stats(it, tree, settings, active.size, flagged.size, to_refine.size, secs, cache,
-                                 reference, dofs))
+        iterations.append(
+            _stats(it, tree, settings, active.size, flagged.size, to_refine.size, secs, cache, reference, dofs)
+        )
         last = iterations[-1]
         tracker.report(1.0, f"iteration {it}: {last['leaves']} leaves, {last['dofs']} DOFs")
-        log.info("iteration %d: tested %d, refined %d, %d leaves, %d DOFs", it, active.size, to_refine.size,
-                 tree.n_leaves, dofs)
+        log.info(
+            "iteration %d: tested %d, refined %d, %d leaves, %d DOFs",
+            it,
+            active.size,
+            to_refine.size,
+            tree.n_leaves,
+            dofs,
+        )
         if budget_hit:
             stop = "max_dofs"
             break
-    result = RefinementResult(tree=tree, space=space, settings=settings, done=done, diagnostics=diag,
-                              tested_iteration=tested_it, iterations=iterations, stop_reason=stop, inr=model,
-                              vertex_cache=cache)
+    result = RefinementResult(
+        tree=tree,
+        space=space,
+        settings=settings,
+        done=done,
+        diagnostics=diag,
+        tested_iteration=tested_it,
+        iterations=iterations,
+        stop_reason=stop,
+        inr=model,
+        vertex_cache=cache,
+    )
     result.seconds = time_module.perf_counter() - t_start
     if progress is not None:
         progress(1.0, f"done: {tree.n_leaves} leaves, {dofs} DOFs ({stop})")
@@ -389,9 +439,19 @@ def _largest_prefix_within(tree: LinearTree, order: np.ndarray, max_dofs: int) -
     return lo
 
 
-def _stats(it: int, tree: LinearTree, settings: RefinementSettings, tested: int, flagged: int, refined: int,
-           secs: dict, cache: VertexCache, reference: ReferenceSample | None, dofs: int) -> dict:
-    row = {
+def _stats(
+    it: int,
+    tree: LinearTree,
+    settings: RefinementSettings,
+    tested: int,
+    flagged: int,
+    refined: int,
+    secs: dict,
+    cache: VertexCache,
+    reference: ReferenceSample | None,
+    dofs: int,
+) -> dict:
+    row: dict[str, Any] = {
         "iteration": it,
         "leaves": tree.n_leaves,
         "dofs": int(dofs),

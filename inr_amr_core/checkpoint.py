@@ -20,6 +20,7 @@ Layouts (detected automatically; ``layout=`` forces one):
     A ``torch.nn.Sequential`` state dict of Linear layers (``0.weight``, ``2.weight``, ...)
     plus a JSON sidecar declaring activations, encoding, input names, domain and output scale.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,23 +29,24 @@ import os
 import pickle
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 
 from .fileio import atomic_write
-from .inr import INR, Activation, FourierFeatures, SUPPORTED_ACTIVATIONS
+from .inr import INR, SUPPORTED_ACTIVATIONS, Activation, FourierFeatures
 
 __all__ = [
     "ALLOWED_TORCH_CLASSES",
-    "CheckpointError",
     "LAYOUTS",
+    "CheckpointError",
     "inspect_checkpoint",
     "load_inr",
     "read_sidecar",
-    "save_inr",
     "save_ct_checkpoint",
+    "save_inr",
 ]
 
 log = logging.getLogger(__name__)
@@ -120,9 +122,12 @@ def _refuse_unsafe_globals(path: Path) -> None:
     """List the classes the pickle needs, without running it, and refuse any outside the allow list."""
     try:
         needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-    except Exception as exc:  # a malformed archive: report, never guess  # noqa: BLE001
-        raise CheckpointError(path, f"is a malformed torch archive ({type(exc).__name__}: {exc})",
-                              "The file is probably damaged; save it again") from exc
+    except Exception as exc:  # a malformed archive: report, never guess
+        raise CheckpointError(
+            path,
+            f"is a malformed torch archive ({type(exc).__name__}: {exc})",
+            "The file is probably damaged; save it again",
+        ) from exc
     refused = [g for g in needed if g not in _ALLOWED_NAMES]
     if not refused:
         return
@@ -164,18 +169,30 @@ def _torch_load(path: Path) -> Any:
                 f"refused: unpickling it would need arbitrary code ({match.group(1)}); it was not run",
                 "Only weights, plain containers and torch.nn activations are read",
             ) from None
-        raise CheckpointError(path, f"cannot be unpickled safely ({msg.splitlines()[0][:200]})",
-                              "The file is damaged or not a checkpoint") from None
+        raise CheckpointError(
+            path, f"cannot be unpickled safely ({msg.splitlines()[0][:200]})", "The file is damaged or not a checkpoint"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
-        raise CheckpointError(path, f"is a damaged or unsupported torch file ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
-                              "The file is probably truncated; save it again") from None
+        raise CheckpointError(
+            path,
+            f"is a damaged or unsupported torch file ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})",
+            "The file is probably truncated; save it again",
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------- sidecar
 _SIDECAR_KEYS = {
-    "activation", "activations", "activation_params", "output_activation", "encoding",
-    "input_names", "domain", "output_scale", "output_names", "description",
+    "activation",
+    "activations",
+    "activation_params",
+    "output_activation",
+    "encoding",
+    "input_names",
+    "domain",
+    "output_scale",
+    "output_names",
+    "description",
 }
 
 
@@ -235,8 +252,9 @@ def _activation_from_module(module: Any, path: Path, where: str) -> Activation:
 
 
 def _unsupported(path: Path, where: str, what: str) -> Activation:
-    raise CheckpointError(path, f"{where}: unsupported activation {what}",
-                          f"Supported activations: {', '.join(SUPPORTED_ACTIVATIONS)}")
+    raise CheckpointError(
+        path, f"{where}: unsupported activation {what}", f"Supported activations: {', '.join(SUPPORTED_ACTIVATIONS)}"
+    )
 
 
 def _activations_from_spec(spec: Mapping, n_layers: int, path: Path) -> list[Activation] | None:
@@ -250,9 +268,11 @@ def _activations_from_spec(spec: Mapping, n_layers: int, path: Path) -> list[Act
             if len(names) == n_layers - 1:
                 names.append(spec.get("output_activation", "identity"))
             if len(names) != n_layers:
-                raise CheckpointError(path, f"{len(names)} activations given for {n_layers} layers",
-                                      f"Give {n_layers - 1} hidden activations (the output defaults to identity) "
-                                      f"or {n_layers} in all")
+                raise CheckpointError(
+                    path,
+                    f"{len(names)} activations given for {n_layers} layers",
+                    f"Give {n_layers - 1} hidden activations (the output defaults to identity) or {n_layers} in all",
+                )
         elif spec.get("activation") is not None:
             names = [spec["activation"]] * (n_layers - 1) + [spec.get("output_activation", "identity")]
         else:
@@ -291,7 +311,7 @@ def _numbered(state: Mapping[str, Any], pattern: str) -> list[tuple[int, str]]:
 
 def _keys_preview(obj: Any) -> str:
     if isinstance(obj, Mapping):
-        keys = [str(k) for k in obj.keys()]
+        keys = [str(k) for k in obj]
         more = f" ... ({len(keys)} keys)" if len(keys) > 12 else ""
         return "[" + ", ".join(keys[:12]) + more + "]"
     return f"a {type(obj).__name__}"
@@ -336,8 +356,11 @@ def _unwrap(obj: Any) -> Any:
 def _from_native(obj: Mapping, path: Path, spec: Mapping) -> dict:
     version = obj.get("version")
     if version != NATIVE_VERSION:
-        raise CheckpointError(path, f"native format version {version!r} is not supported (this build reads "
-                              f"version {NATIVE_VERSION})", "Upgrade inr-amr or re-convert the file")
+        raise CheckpointError(
+            path,
+            f"native format version {version!r} is not supported (this build reads version {NATIVE_VERSION})",
+            "Upgrade inr-amr or re-convert the file",
+        )
     layers = obj.get("layers")
     if not isinstance(layers, list) or not layers:
         raise CheckpointError(path, "native file has no 'layers' list")
@@ -358,7 +381,10 @@ def _from_native(obj: Mapping, path: Path, spec: Mapping) -> dict:
     elif enc.get("type") not in (None, "none"):
         raise CheckpointError(path, f"unknown input encoding {enc.get('type')!r}", "Supported: none, fourier")
     return dict(
-        weights=weights, biases=biases, activations=acts, encoding=encoding,
+        weights=weights,
+        biases=biases,
+        activations=acts,
+        encoding=encoding,
         input_names=tuple(obj.get("input_names") or ()),
         domain=tuple(tuple(d) for d in (obj.get("domain") or ())),
         output_scale=float(obj.get("output_scale", 1.0)),
@@ -376,8 +402,11 @@ def _from_lists(obj: Mapping, path: Path, spec: Mapping) -> dict:
     acts = _activations_from_spec(spec, len(weights), path)
     if acts is None:
         if "act_list" not in obj:
-            raise CheckpointError(path, "'lists' layout without act_list stores no activations",
-                                  "Pass activations (e.g. --activations relu) or write a JSON sidecar")
+            raise CheckpointError(
+                path,
+                "'lists' layout without act_list stores no activations",
+                "Pass activations (e.g. --activations relu) or write a JSON sidecar",
+            )
         acts = [_activation_from_module(a, path, f"act_list[{i}]") for i, a in enumerate(obj["act_list"])]
         if len(acts) == len(weights) - 1:
             acts.append(Activation("identity"))
@@ -410,9 +439,12 @@ def _from_dict(obj: Mapping, path: Path, spec: Mapping) -> dict:
         biases.append(_as_tensor(obj[idx_b[i]], path, idx_b[i]))
     acts = _activations_from_spec(spec, len(weights), path)
     if acts is None:
-        raise CheckpointError(path, "'dict' layout stores no activations",
-                              "Pass them (e.g. --activations relu, or activations='relu') or write a JSON sidecar "
-                              f"{path.with_suffix('.json').name} with {{\"activation\": \"relu\"}}")
+        raise CheckpointError(
+            path,
+            "'dict' layout stores no activations",
+            "Pass them (e.g. --activations relu, or activations='relu') or write a JSON sidecar "
+            f'{path.with_suffix(".json").name} with {{"activation": "relu"}}',
+        )
     return dict(weights=weights, biases=biases, activations=acts, encoding=_gauss(obj.get("gauss"), path))
 
 
@@ -427,36 +459,46 @@ def _from_ct4d(obj: Mapping, path: Path, spec: Mapping) -> dict:
     prefix = "module." if any(str(k).startswith("module.") for k in state) else ""
     gauss_key = f"{prefix}gauss"
     if gauss_key not in state:
-        raise CheckpointError(path, f"4D CT layout: key {gauss_key!r} missing from nn_model",
-                              f"Keys found: {_keys_preview(state)}")
+        raise CheckpointError(
+            path, f"4D CT layout: key {gauss_key!r} missing from nn_model", f"Keys found: {_keys_preview(state)}"
+        )
     found = _numbered(state, re.escape(prefix) + r"fcnn\.nn\.(\d+)\.weight")
     if not found:
-        raise CheckpointError(path, "4D CT layout: no 'fcnn.nn.{i}.weight' keys in nn_model",
-                              f"Keys found: {_keys_preview(state)}")
+        raise CheckpointError(
+            path, "4D CT layout: no 'fcnn.nn.{i}.weight' keys in nn_model", f"Keys found: {_keys_preview(state)}"
+        )
     weights, biases = [], []
-    for i, key in found:
+    for _i, key in found:
         bkey = key[: -len("weight")] + "bias"
         if bkey not in state:
             raise CheckpointError(path, f"4D CT layout: key {bkey!r} is missing")
         weights.append(_as_tensor(state[key], path, key))
         biases.append(_as_tensor(state[bkey], path, bkey))
     acts = _activations_from_spec(spec, len(weights), path) or (
-        [Activation("silu")] * (len(weights) - 1) + [Activation("identity")])
+        [Activation("silu")] * (len(weights) - 1) + [Activation("identity")]
+    )
     scale_key = next((k for k in ("scale_lac", "output_scale") if k in obj), None)
     meta = {"output_scale_source": scale_key or f"default {_CT_DEFAULT_SCALE} (scale_lac of the reference code)"}
     scale = float(obj[scale_key]) if scale_key else _CT_DEFAULT_SCALE
     gauss = _gauss(state[gauss_key], path)
     n_in = gauss.n_inputs if gauss is not None else int(weights[0].shape[1])
-    return dict(weights=weights, biases=biases, activations=acts, encoding=gauss,
-                input_names=_CT_INPUTS if n_in == 4 else (), domain=tuple((-1.0, 1.0) for _ in range(n_in)),
-                output_scale=scale, metadata=meta)
+    return dict(
+        weights=weights,
+        biases=biases,
+        activations=acts,
+        encoding=gauss,
+        input_names=_CT_INPUTS if n_in == 4 else (),
+        domain=tuple((-1.0, 1.0) for _ in range(n_in)),
+        output_scale=scale,
+        metadata=meta,
+    )
 
 
 def _from_sequential(obj: Mapping, path: Path, spec: Mapping) -> dict:
     prefix = _sequential_prefix(obj) or ""
     found = _numbered(obj, re.escape(prefix) + r"(\d+)\.weight")
     weights, biases = [], []
-    for i, key in found:
+    for _i, key in found:
         bkey = key[: -len("weight")] + "bias"
         w = _as_tensor(obj[key], path, key)
         b = _as_tensor(obj[bkey], path, bkey) if bkey in obj else torch.zeros(w.shape[0])
@@ -464,24 +506,35 @@ def _from_sequential(obj: Mapping, path: Path, spec: Mapping) -> dict:
         biases.append(b)
     acts = _activations_from_spec(spec, len(weights), path)
     if acts is None:
-        raise CheckpointError(path, "a plain Sequential state dict stores no activations",
-                              f"Write a JSON sidecar {path.with_suffix('.json').name} such as "
-                              '{"activation": "sine", "activation_params": {"w0": 30}}')
+        raise CheckpointError(
+            path,
+            "a plain Sequential state dict stores no activations",
+            f"Write a JSON sidecar {path.with_suffix('.json').name} such as "
+            '{"activation": "sine", "activation_params": {"w0": 30}}',
+        )
     enc = spec.get("encoding") or {"type": "none"}
     encoding = None
     if isinstance(enc, Mapping) and enc.get("type") == "fourier":
         key = enc.get("key", "B")
         if key not in obj:
-            raise CheckpointError(path, f"sidecar declares a Fourier encoding in key {key!r}, which the state "
-                                  "dict lacks", f"Keys found: {_keys_preview(obj)}")
+            raise CheckpointError(
+                path,
+                f"sidecar declares a Fourier encoding in key {key!r}, which the state dict lacks",
+                f"Keys found: {_keys_preview(obj)}",
+            )
         encoding = FourierFeatures(_as_tensor(obj[key], path, key))
     elif not (isinstance(enc, Mapping) and enc.get("type") in ("none", None)):
         raise CheckpointError(path, f"unknown input encoding {enc!r}", 'Use {"type": "fourier", "key": "B"} or none')
     return dict(weights=weights, biases=biases, activations=acts, encoding=encoding)
 
 
-_READERS = {"native": _from_native, "lists": _from_lists, "dict": _from_dict, "ct4d": _from_ct4d,
-            "sequential": _from_sequential}
+_READERS = {
+    "native": _from_native,
+    "lists": _from_lists,
+    "dict": _from_dict,
+    "ct4d": _from_ct4d,
+    "sequential": _from_sequential,
+}
 
 
 # ---------------------------------------------------------------------------------------- public API
@@ -546,8 +599,10 @@ def load_inr(
     if layout == "auto":
         if detected is None:
             raise CheckpointError(
-                p, f"unknown checkpoint layout; keys found: {_keys_preview(obj)}",
-                "Supported layouts: " + ", ".join(LAYOUTS) + " (see README: 'Checkpoint layouts')")
+                p,
+                f"unknown checkpoint layout; keys found: {_keys_preview(obj)}",
+                "Supported layouts: " + ", ".join(LAYOUTS) + " (see README: 'Checkpoint layouts')",
+            )
         layout = detected
     elif layout not in _READERS:
         raise CheckpointError(p, f"unknown layout {layout!r}", f"Choose one of {', '.join(LAYOUTS)}")
@@ -556,7 +611,9 @@ def load_inr(
     try:
         fields = _READERS[layout](obj, p, spec)
     except KeyError as exc:
-        raise CheckpointError(p, f"layout {layout!r}: key {exc} is missing", f"Keys found: {_keys_preview(obj)}") from None
+        raise CheckpointError(
+            p, f"layout {layout!r}: key {exc} is missing", f"Keys found: {_keys_preview(obj)}"
+        ) from None
     if spec.get("input_names") is not None:
         fields["input_names"] = tuple(spec["input_names"])
     if spec.get("domain") is not None:
@@ -593,8 +650,11 @@ def inspect_checkpoint(path: str | os.PathLike, **kwargs: Any) -> dict:
         "outputs": list(inr.output_names),
         "hidden_widths": list(inr.hidden_widths),
         "activations": [a.describe() for a in inr.activations],
-        "encoding": ({"type": "fourier", "inputs": inr.encoding.n_inputs, "features": inr.encoding.n_outputs}
-                     if inr.encoding is not None else {"type": "none"}),
+        "encoding": (
+            {"type": "fourier", "inputs": inr.encoding.n_inputs, "features": inr.encoding.n_outputs}
+            if inr.encoding is not None
+            else {"type": "none"}
+        ),
         "output_scale": inr.output_scale,
         "parameters": inr.n_parameters,
         "metadata": {k: v for k, v in inr.metadata.items() if isinstance(v, (str, int, float, bool))},
@@ -607,12 +667,19 @@ def _native_dict(inr: INR) -> dict:
         "format": NATIVE_FORMAT,
         "version": NATIVE_VERSION,
         "layers": [
-            {"weight": w.detach().cpu().clone(), "bias": b.detach().cpu().clone(), "activation": a.name,
-             "activation_params": dict(a.params)}
+            {
+                "weight": w.detach().cpu().clone(),
+                "bias": b.detach().cpu().clone(),
+                "activation": a.name,
+                "activation_params": dict(a.params),
+            }
             for w, b, a in zip(inr.weights, inr.biases, inr.activations)
         ],
-        "encoding": ({"type": "fourier", "matrix": inr.encoding.matrix.detach().cpu().clone()}
-                     if inr.encoding is not None else {"type": "none"}),
+        "encoding": (
+            {"type": "fourier", "matrix": inr.encoding.matrix.detach().cpu().clone()}
+            if inr.encoding is not None
+            else {"type": "none"}
+        ),
         "input_names": list(inr.input_names),
         "domain": [list(d) for d in inr.domain],
         "output_scale": float(inr.output_scale),

@@ -20,6 +20,7 @@ fails every air element, whose absolute pruning error (median 9e-6) is far below
 ``mean|f - g| * mean(1 / |f + 5|)`` (it shifts both outputs by 5) and refines when ``> T``;
 Basic uses ``mean|f - g| * mean(1 / |f|)`` and refines when ``>= tau``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,16 +38,16 @@ from .tree import LinearTree, corner_offsets
 from .vertices import VertexCache
 
 __all__ = [
-    "RelativeError",
-    "TestContext",
-    "Outcome",
-    "Criterion",
-    "UniformCriterion",
-    "BasicCriterion",
-    "PruningCriterion",
-    "make_criterion",
     "CRITERIA",
     "REFERENCE_SHIFT",
+    "BasicCriterion",
+    "Criterion",
+    "Outcome",
+    "PruningCriterion",
+    "RelativeError",
+    "TestContext",
+    "UniformCriterion",
+    "make_criterion",
 ]
 
 #: the research code's shift of both outputs before dividing
@@ -198,11 +199,12 @@ class BasicCriterion(Criterion):
         offs = corner_offsets(d)
         err = np.empty(leaves.size)
         # points held at once: leaves_per_chunk * m * (d + a few) doubles
-        per_chunk = max(1, int(ctx.memory_limit_mb * 2 ** 20 // (m * (8 * (d + 6)) + 2 ** d * 16)))
+        per_chunk = max(1, int(ctx.memory_limit_mb * 2**20 // (m * (8 * (d + 6)) + 2**d * 16)))
         for s in range(0, leaves.size, per_chunk):
-            sel = leaves[s:s + per_chunk]
-            corners = tree.pack_vertices(tree.corner_coords(ctx.vertex_cache.key_level, sel),
-                                         ctx.vertex_cache.key_level)
+            sel = leaves[s : s + per_chunk]
+            corners = tree.pack_vertices(
+                tree.corner_coords(ctx.vertex_cache.key_level, sel), ctx.vertex_cache.key_level
+            )
             corner_vals = ctx.vertex_cache.lookup(tree, corners)  # (n, 2^d)
             u = ctx.stream.unit_samples(tree.element_ids(sel), m, d, "basic")  # (n, m, d)
             lower, upper = tree.leaf_bounds(sel)
@@ -210,7 +212,7 @@ class BasicCriterion(Criterion):
             f = ctx.inr.evaluate(ctx.space.to_inputs(pts.reshape(-1, d)), component=ctx.component).reshape(sel.size, m)
             w = np.prod(np.where(offs[None, None, :, :] == 1, u[:, :, None, :], 1.0 - u[:, :, None, :]), axis=3)
             interp = np.einsum("nmc,nc->nm", w, corner_vals)
-            err[s:s + sel.size] = ctx.relative_error.basic(f, interp)
+            err[s : s + sel.size] = ctx.relative_error.basic(f, interp)
             if ctx.progress is not None:
                 ctx.progress(s + sel.size, leaves.size)
         refine = ctx.relative_error.exceeds(err, self.tau, basic=True)
@@ -256,23 +258,35 @@ class PruningCriterion(Criterion):
 
     @classmethod
     def from_settings(cls, settings: RefinementSettings) -> PruningCriterion:
-        return cls(threshold=settings.threshold, proportion=settings.proportion, eps=settings.eps,
-                   id_samples=settings.id_samples, error_samples=settings.error_samples,
-                   exact_diagnostics=settings.exact_diagnostics)
+        return cls(
+            threshold=settings.threshold,
+            proportion=settings.proportion,
+            eps=settings.eps,
+            id_samples=settings.id_samples,
+            error_samples=settings.error_samples,
+            exact_diagnostics=settings.exact_diagnostics,
+        )
 
     def describe(self) -> str:
-        return (f"pruning(T={self.threshold:g}, P={self.proportion:g}, eps={self.eps:g}, "
-                f"id_samples={self.id_samples}, error_samples={self.error_samples})")
+        return (
+            f"pruning(T={self.threshold:g}, P={self.proportion:g}, eps={self.eps:g}, "
+            f"id_samples={self.id_samples}, error_samples={self.error_samples})"
+        )
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         lower, upper = ctx.tree.leaf_bounds(leaves)
         res = prune_on_boxes(
-            ctx.inr, lower, upper,
+            ctx.inr,
+            lower,
+            upper,
             to_inputs=ctx.space.to_inputs,
             element_ids=ctx.tree.element_ids(leaves),
-            eps=self.eps, id_samples=self.id_samples, error_samples=self.error_samples,
+            eps=self.eps,
+            id_samples=self.id_samples,
+            error_samples=self.error_samples,
             max_proportion=None if self.exact_diagnostics else self.proportion,
-            stream=ctx.stream, component=ctx.component,
+            stream=ctx.stream,
+            component=ctx.component,
             relative_error=ctx.relative_error.pruning,
             memory_limit_mb=ctx.memory_limit_mb,
             progress=ctx.progress,
@@ -282,13 +296,17 @@ class PruningCriterion(Criterion):
         too_wrong = ctx.relative_error.exceeds(np.nan_to_num(res.error, nan=0.0), self.threshold)
         refine = too_many | too_wrong
         priority = np.fmax(res.proportion / self.proportion, np.nan_to_num(res.error / self.threshold, nan=0.0))
-        return Outcome(refine, priority, {"kept_proportion": res.proportion, "pruned_error": res.error},
-                       seconds=res.seconds)
+        return Outcome(
+            refine, priority, {"kept_proportion": res.proportion, "pruned_error": res.error}, seconds=res.seconds
+        )
 
 
 #: the criterion of each method
-CRITERIA: dict[str, type[Criterion]] = {"uniform": UniformCriterion, "basic": BasicCriterion,
-                                        "pruning": PruningCriterion}
+CRITERIA: dict[str, type[Criterion]] = {
+    "uniform": UniformCriterion,
+    "basic": BasicCriterion,
+    "pruning": PruningCriterion,
+}
 
 
 def make_criterion(settings: RefinementSettings) -> Criterion:

@@ -2,16 +2,17 @@
 
 A 4D INR (x, y, z, t) is refined in 3D at a fixed t (the paper's approach); any input can be fixed.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .inr import INR
 
-__all__ = ["SpaceSlice", "TIME_NAMES", "detect_time_input"]
+__all__ = ["TIME_NAMES", "SpaceSlice", "detect_time_input"]
 
 #: input names recognised as time
 TIME_NAMES = ("t", "time")
@@ -53,8 +54,8 @@ class SpaceSlice:
         inr: INR,
         space_inputs: Sequence[str] | None = None,
         fixed_inputs: Mapping[str, float] | None = None,
-        bounds: Sequence[Sequence[float]] | None = None,
-    ) -> "SpaceSlice":
+        bounds: Sequence[Sequence[float] | None] | None = None,
+    ) -> SpaceSlice:
         """Choose the refined inputs and fixed values, with defaults detected from the INR.
 
         Parameters
@@ -95,8 +96,10 @@ class SpaceSlice:
         if len(set(space_inputs)) != len(space_inputs):
             raise ValueError(f"space inputs must be distinct, got {space_inputs}")
         if not 1 <= len(space_inputs) <= 3:
-            raise ValueError(f"the tree refines 1 to 3 inputs; got {len(space_inputs)} ({', '.join(space_inputs)}): "
-                             "fix the others (e.g. fixed_inputs={'t': 0.0})")
+            raise ValueError(
+                f"the tree refines 1 to 3 inputs; got {len(space_inputs)} ({', '.join(space_inputs)}): "
+                "fix the others (e.g. fixed_inputs={'t': 0.0})"
+            )
         fixed = []
         for i, n in enumerate(names):
             if n in space_inputs:
@@ -109,11 +112,10 @@ class SpaceSlice:
         axes = tuple(names.index(n) for n in space_inputs)
         if bounds is None:
             bounds = [None] * len(axes)
-        if len(bounds) < len(axes) or any(b is not None for b in list(bounds)[len(axes):]):
+        if len(bounds) < len(axes) or any(b is not None for b in list(bounds)[len(axes) :]):
             raise ValueError(f"{len(bounds)} bounds given for {len(axes)} refined inputs ({', '.join(space_inputs)})")
         # an axis without bounds (None) takes the INR's domain
-        bounds = tuple((float(b[0]), float(b[1])) if b is not None else inr.domain[i]
-                       for b, i in zip(bounds, axes))
+        bounds = tuple((float(b[0]), float(b[1])) if b is not None else inr.domain[i] for b, i in zip(bounds, axes))
         for n, (lo, hi) in zip(space_inputs, bounds):
             if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
                 raise ValueError(f"bounds of {n!r} must be finite with lo < hi, got [{lo}, {hi}]")
@@ -141,7 +143,7 @@ class SpaceSlice:
             out[:, i] = v
         return out
 
-    def with_fixed(self, **values: float) -> "SpaceSlice":
+    def with_fixed(self, **values: float) -> SpaceSlice:
         """The same slice at other fixed values (e.g. another time step)."""
         fixed = dict(self.fixed)
         for name, v in values.items():

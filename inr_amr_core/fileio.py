@@ -1,11 +1,14 @@
 """Writing files safely: atomically (never a half-written output) and JSON of numpy values."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +32,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> Path:
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, dest)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return dest
 

@@ -3,20 +3,22 @@
 Every checkpoint layout is converted into an :class:`INR`, so the rest of the package
 never sees torch modules, pickles or layout-specific key names.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Literal, overload
 
 import numpy as np
 import torch
 
 __all__ = [
-    "Activation",
-    "FourierFeatures",
     "INR",
     "SUPPORTED_ACTIVATIONS",
+    "Activation",
+    "FourierFeatures",
     "resolve_device",
 ]
 
@@ -27,19 +29,19 @@ def _sine(w0: float) -> Callable[[torch.Tensor], torch.Tensor]:
 
 # name -> (factory taking the parameter dict, default parameters)
 _ACTIVATION_FACTORIES: dict[str, tuple[Callable[[dict], Callable], dict]] = {
-    "identity": (lambda p: (lambda x: x), {}),
+    "identity": (lambda p: lambda x: x, {}),
     "relu": (lambda p: torch.relu, {}),
     "leaky_relu": (
-        lambda p: (lambda x: torch.nn.functional.leaky_relu(x, p["negative_slope"])),
+        lambda p: lambda x: torch.nn.functional.leaky_relu(x, p["negative_slope"]),
         {"negative_slope": 0.01},
     ),
     "tanh": (lambda p: torch.tanh, {}),
     "silu": (lambda p: torch.nn.functional.silu, {}),
     "sigmoid": (lambda p: torch.sigmoid, {}),
     "gelu": (lambda p: torch.nn.functional.gelu, {}),
-    "elu": (lambda p: (lambda x: torch.nn.functional.elu(x, p["alpha"])), {"alpha": 1.0}),
+    "elu": (lambda p: lambda x: torch.nn.functional.elu(x, p["alpha"]), {"alpha": 1.0}),
     "softplus": (
-        lambda p: (lambda x: torch.nn.functional.softplus(x, p["beta"], p["threshold"])),
+        lambda p: lambda x: torch.nn.functional.softplus(x, p["beta"], p["threshold"]),
         {"beta": 1.0, "threshold": 20.0},
     ),
     "sine": (lambda p: _sine(p["w0"]), {"w0": 30.0}),
@@ -74,9 +76,7 @@ class Activation:
     def __post_init__(self) -> None:
         name = _ALIASES.get(self.name.lower(), self.name.lower())
         if name not in _ACTIVATION_FACTORIES:
-            raise ValueError(
-                f"unsupported activation {self.name!r}; supported: {', '.join(SUPPORTED_ACTIVATIONS)}"
-            )
+            raise ValueError(f"unsupported activation {self.name!r}; supported: {', '.join(SUPPORTED_ACTIVATIONS)}")
         defaults = _ACTIVATION_FACTORIES[name][1]
         unknown = set(self.params) - set(defaults)
         if unknown:
@@ -253,14 +253,10 @@ class INR:
             if w.ndim != 2:
                 raise ValueError(f"layer {i}: weight must be a matrix (out, in), got shape {tuple(w.shape)}")
             if b.shape[0] != w.shape[0]:
-                raise ValueError(
-                    f"layer {i}: bias has {b.shape[0]} entries but the weight has {w.shape[0]} outputs"
-                )
+                raise ValueError(f"layer {i}: bias has {b.shape[0]} entries but the weight has {w.shape[0]} outputs")
             if expected_in is not None and w.shape[1] != expected_in:
                 source = "the input encoding" if i == 0 else f"layer {i - 1}"
-                raise ValueError(
-                    f"layer {i}: weight expects {w.shape[1]} inputs but {source} gives {expected_in}"
-                )
+                raise ValueError(f"layer {i}: weight expects {w.shape[1]} inputs but {source} gives {expected_in}")
             if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
                 raise ValueError(f"layer {i}: weights or bias contain NaN or Inf")
             expected_in = w.shape[0]
@@ -323,7 +319,7 @@ class INR:
         inputs = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in zip(self.input_names, self.domain))
         return f"INR({self.describe()}; {inputs}; {self.n_parameters:,} parameters)"
 
-    def to(self, device: str | torch.device) -> "INR":
+    def to(self, device: str | torch.device) -> INR:
         """A copy with all tensors on ``device``."""
         dev = resolve_device(device)
         return INR(
@@ -346,6 +342,12 @@ class INR:
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the input encoding (identity when there is none)."""
         return self.encoding(x) if self.encoding is not None else x
+
+    @overload
+    def forward(self, x: torch.Tensor, hidden: Literal[False] = False) -> torch.Tensor: ...
+
+    @overload
+    def forward(self, x: torch.Tensor, hidden: Literal[True]) -> tuple[torch.Tensor, list[torch.Tensor]]: ...
 
     def forward(self, x: torch.Tensor, hidden: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Evaluate on a tensor already on the right device (no chunking).
@@ -404,11 +406,11 @@ class INR:
         dev = model.device
         with torch.no_grad():
             for start in range(0, n, max(1, int(chunk_size))):
-                chunk = pts[start:start + chunk_size].to(dev, torch.float32)
-                out[start:start + chunk.shape[0]] = model.forward(chunk).double().cpu().numpy()
+                chunk = pts[start : start + chunk_size].to(dev, torch.float32)
+                out[start : start + chunk.shape[0]] = model.forward(chunk).double().cpu().numpy()
         return out[:, component] if component is not None else out
 
-    def on(self, device: str | torch.device) -> "INR":
+    def on(self, device: str | torch.device) -> INR:
         """This INR if it already lives on ``device``, else a copy there (nothing is cached on ``self``)."""
         dev = resolve_device(device)
         if dev == self.device or (dev.type == self.device.type and dev.index is None):
@@ -431,8 +433,9 @@ class _INRModule(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
-        if self.fourier is not None:
-            proj = (2.0 * math.pi) * (x @ self.fourier)
+        fourier = self.fourier
+        if isinstance(fourier, torch.Tensor):
+            proj = (2.0 * math.pi) * (x @ fourier)
             h = torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
         for w, b, act in zip(self.weights, self.biases, self.activations):
             h = act(h @ w.T + b)

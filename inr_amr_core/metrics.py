@@ -1,4 +1,5 @@
 """Total error of a mesh: RMSE between the INR and the mesh interpolant at many random points."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ class ReferenceSample:
     seed: int
 
     @classmethod
-    def draw(cls, inr: INR, space: SpaceSlice, n: int, seed: int = 0, component: int = 0,
-             chunk_size: int = 65536) -> "ReferenceSample":
+    def draw(
+        cls, inr: INR, space: SpaceSlice, n: int, seed: int = 0, component: int = 0, chunk_size: int = 65536
+    ) -> ReferenceSample:
         """Draw ``n`` points with a fixed seed and evaluate the INR there."""
         b = np.asarray(space.bounds, dtype=np.float64)
         pts = SampleStream(seed).points_in_domain(b[:, 0], b[:, 1], int(n), "rmse")

@@ -20,12 +20,14 @@ the activations themselves; the tests compare ranks and pivots with ``scipy.lina
 A box's pivoting stops as soon as its kept neurons exceed the budget ``P x sum(widths)``: the refine
 decision is then known, so neither the remaining layers nor the pruned-network error are computed.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -35,15 +37,16 @@ from .sampling import SampleStream
 
 __all__ = [
     "IDResult",
+    "LiveNeuronGuess",
     "PruneResult",
+    "budget_exceed_count",
+    "exceeds_proportion",
     "interpolative_decomposition",
     "prune_on_box",
     "prune_on_boxes",
     "pruned_network",
-    "budget_exceed_count",
-    "exceeds_proportion",
-    "LiveNeuronGuess",
 ]
+
 
 # ------------------------------------------------------------------------------------ batched ID
 @dataclass
@@ -76,6 +79,7 @@ class IDResult:
         """Interpolation matrices of some batch entries (computed now if they were skipped)."""
         if self.interpolation is not None:
             return self.interpolation[rows]
+        assert self.r_rows is not None, "a decomposition without interpolation keeps its R rows"
         return _interpolation_matrices(self.r_rows[rows], self.pivots[rows], self.rank[rows])
 
 
@@ -151,8 +155,9 @@ def interpolative_decomposition(
         live = (z != 0).any(dim=1).any(dim=0)
         if bool(live.any()) and not bool(live.all()):  # (an all-zero batch is trivial as it is)
             cols = live.nonzero().squeeze(1)
-            part = interpolative_decomposition(z.index_select(2, cols), eps, max_rank, with_interpolation,
-                                               workspace, False)
+            part = interpolative_decomposition(
+                z.index_select(2, cols), eps, max_rank, with_interpolation, workspace, False
+            )
             return _widen_columns(part, cols, w)
     ws = workspace or Workspace(dev)
     z64 = ws.get("z64", tuple(z.shape), torch.float64)
@@ -243,6 +248,7 @@ def pivoted_cholesky(
 def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
     """The decomposition of matrices whose columns ``cols`` are ``part``'s and whose others are zero."""
     bsz = part.rank.shape[0]
+    assert part.r_rows is not None
     r_rows = part.r_rows.new_zeros(bsz, part.r_rows.shape[1], width)
     r_rows[:, :, cols] = part.r_rows
     interp = None
@@ -251,8 +257,9 @@ def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
         interp[:, :, cols] = part.interpolation
     padding = torch.arange(part.pivots.shape[1], device=cols.device)[None, :] >= part.rank[:, None]
     pivots = torch.where(padding, 0, cols[part.pivots]) if cols.numel() else part.pivots
-    return IDResult(rank=part.rank, pivots=pivots, r_diag=part.r_diag, interpolation=interp,
-                    capped=part.capped, r_rows=r_rows)
+    return IDResult(
+        rank=part.rank, pivots=pivots, r_diag=part.r_diag, interpolation=interp, capped=part.capped, r_rows=r_rows
+    )
 
 
 class _LayerWeights(NamedTuple):
@@ -323,7 +330,7 @@ class _LiveNeurons:
             found = (out.amax(dim=0) != 0).nonzero().squeeze(1)
             self.live[layer] = found
             return found.numel() == out.shape[1]
-        if lw.dead_cols is None:
+        if lw.dead_cols is None or lw.w_dead is None or lw.b_dead is None or lw.cols is None:
             return True
         pre = torch.addmm(lw.b_dead, h, lw.w_dead.T, out=ws.get("dead", (h.shape[0], lw.dead_cols.numel()), h.dtype))
         # one whole-tensor reduction (fast) settles the usual case; NaN counts as alive
@@ -335,8 +342,9 @@ class _LiveNeurons:
         self.live[layer] = torch.sort(torch.cat([lw.cols, lw.dead_cols[woke]])).values
         return False
 
-    def layer(self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, samples: int, block: int,
-              ws: Workspace) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    def layer(
+        self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, samples: int, block: int, ws: Workspace
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Activations and their float64 Gram matrices for one hidden layer, ``block`` boxes at a time.
 
         ``h`` holds ``samples`` rows per box. On the CPU, blocks small enough to stay in cache keep the
@@ -389,7 +397,7 @@ def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: to
 
 # ------------------------------------------------------------------------------------ pruning
 _EFFICIENT_CHUNK_MB = 128.0
-_CACHE_BLOCK_BYTES = 4 * 2 ** 20
+_CACHE_BLOCK_BYTES = 4 * 2**20
 
 
 def budget_exceed_count(proportion: float | None, total_width: int) -> int | None:
@@ -400,7 +408,7 @@ def budget_exceed_count(proportion: float | None, total_width: int) -> int | Non
     """
     if proportion is None:
         return None
-    return int(math.floor(proportion * total_width + 1e-9)) + 1
+    return math.floor(proportion * total_width + 1e-9) + 1
 
 
 def exceeds_proportion(kept: np.ndarray, proportion: float, total_width: int) -> np.ndarray:
@@ -543,7 +551,7 @@ def prune_on_boxes(
     # instead of freshly page-faulted on every allocation
     # on a GPU, fewer and larger chunks amortise kernel launches; the memory limit bounds them
     target_mb = memory_limit_mb if dev.type == "cuda" else min(memory_limit_mb, _EFFICIENT_CHUNK_MB)
-    chunk = max(1, int(target_mb * 2 ** 20 // max(per_box_bytes, 1)))
+    chunk = max(1, int(target_mb * 2**20 // max(per_box_bytes, 1)))
     kept_all = np.zeros(nbox, dtype=np.int64)
     error = np.full(nbox, np.nan)
     ranks = np.full((nbox, n_hidden), -1, dtype=np.int64)
@@ -618,8 +626,15 @@ def prune_on_boxes(
             secs["error"] += t4 - t3
             if progress is not None:
                 progress(e, nbox)
-    return PruneResult(kept=kept_all, total_width=total, proportion=kept_all / max(total, 1), error=error,
-                       ranks=ranks, truncated=truncated, seconds=secs)
+    return PruneResult(
+        kept=kept_all,
+        total_width=total,
+        proportion=kept_all / max(total, 1),
+        error=error,
+        ranks=ranks,
+        truncated=truncated,
+        seconds=secs,
+    )
 
 
 def pruned_network(inr: INR, ids: Sequence[IDResult], box: int = 0) -> INR:
@@ -637,14 +652,24 @@ def pruned_network(inr: INR, ids: Sequence[IDResult], box: int = 0) -> INR:
             w = w @ t_prev.T
         weights.append(w)
         biases.append(inr.biases[l][piv])
+        assert res.interpolation is not None, "pruned_network needs decompositions with interpolation matrices"
         t_prev = res.interpolation[box, :k].to(w.device)
     w_out = inr.weights[-1].double()
     if t_prev is not None:
         w_out = w_out @ t_prev.T
     weights.append(w_out)
     biases.append(inr.biases[-1])
-    return INR(weights, biases, list(inr.activations), inr.encoding, inr.input_names, inr.domain,
-               inr.output_scale, inr.output_names, {**inr.metadata, "pruned": True})
+    return INR(
+        weights,
+        biases,
+        list(inr.activations),
+        inr.encoding,
+        inr.input_names,
+        inr.domain,
+        inr.output_scale,
+        inr.output_names,
+        {**inr.metadata, "pruned": True},
+    )
 
 
 def prune_on_box(

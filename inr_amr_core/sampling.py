@@ -4,6 +4,7 @@ A counter-based generator: the samples of an element are a hash of (seed, purpos
 sample index). The same element therefore always gets the same points, whether it is tested alone,
 in a batch of thousands, or on another MPI rank, and no global RNG state is touched.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ class SampleStream:
         unit *= 1.0 / 9007199254740992.0
         return unit.reshape(ids.size, n, d)
 
-    def points_in_boxes(self, element_ids: np.ndarray, lower: np.ndarray, upper: np.ndarray, n: int,
-                        purpose: str) -> np.ndarray:
+    def points_in_boxes(
+        self, element_ids: np.ndarray, lower: np.ndarray, upper: np.ndarray, n: int, purpose: str
+    ) -> np.ndarray:
         """``n`` uniform points in each box ``[lower_i, upper_i)``: ``(N, n, d)`` float64."""
         lower = np.asarray(lower, dtype=np.float64)
         upper = np.asarray(upper, dtype=np.float64)

@@ -4,6 +4,7 @@ This is what the ParaView reader keeps between pipeline updates: scrubbing back 
 already refined with the same parameters returns the cached result instantly; changing any
 parameter or the file clears the cache.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,6 +76,7 @@ class RefinementSession:
         return self._path
 
     def _file_stamp(self) -> tuple:
+        assert self._path is not None
         st = self._path.stat()
         return (str(self._path.resolve()), st.st_mtime_ns, st.st_size)
 

@@ -19,6 +19,7 @@ properties even where torch is missing (it then reports that error when asked fo
 >>> spec("tau").symbol, spec("tau").cli, spec("tau").paraview.name
 ('tau', '--tau', 'Tau')
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,18 +30,18 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 __all__ = [
-    "METHODS",
     "DEVICES",
-    "RELATIVE_ERRORS",
     "LAYOUT_CHOICES",
+    "METHODS",
+    "PANEL_GROUPS",
+    "RELATIVE_ERRORS",
     "Kind",
+    "LoadSettings",
     "ParaViewProperty",
     "ParameterSpec",
-    "SettingsError",
     "RefinementSettings",
-    "LoadSettings",
     "SeriesSettings",
-    "PANEL_GROUPS",
+    "SettingsError",
     "parameter",
     "parameters",
     "spec",
@@ -113,8 +114,8 @@ class IntKind(Kind):
             raise TypeError(f"{value} is not a whole number")
         return int(value)
 
-    def parse(self, text: str) -> int:
-        return int(text.replace("_", ""))
+    def parse(self, text: str) -> Any:
+        return self.coerce(int(text.replace("_", "")))
 
 
 class BoolKind(Kind):
@@ -162,7 +163,7 @@ class ChoiceKind(Kind):
 class OptionalCountKind(IntKind):
     """A positive count or None (no limit); 0 means None on the command line and in ParaView."""
 
-    def coerce(self, value: Any) -> int | None:
+    def coerce(self, value: Any) -> int | None:  # type: ignore[override]  # None: no limit
         if value is None:
             return None
         n = super().coerce(value)
@@ -180,7 +181,7 @@ class OptionalFloatKind(FloatKind):
 
     pv_elements = 0  # not a ParaView property (e.g. the time, which the time slider drives)
 
-    def coerce(self, value: Any) -> float | None:
+    def coerce(self, value: Any) -> float | None:  # type: ignore[override]  # None: not given
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             return None
         return super().coerce(value)
@@ -443,8 +444,21 @@ def parameter(
     The field's name is filled in by :func:`parameters`; everything else about the parameter is
     written here and only here.
     """
-    spec_ = ParameterSpec("", kind, default, doc, symbol, cli, short, minimum, maximum, exclusive_minimum,
-                          exclusive_maximum, paraview, tuple(methods) if methods is not None else None)
+    spec_ = ParameterSpec(
+        "",
+        kind,
+        default,
+        doc,
+        symbol,
+        cli,
+        short,
+        minimum,
+        maximum,
+        exclusive_minimum,
+        exclusive_maximum,
+        paraview,
+        tuple(methods) if methods is not None else None,
+    )
     return dataclasses.field(default=default, metadata={"parameter": spec_})
 
 
@@ -495,7 +509,8 @@ class _Validated:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
             if isinstance(f.metadata.get("parameter"), ParameterSpec) and isinstance(
-                    f.metadata["parameter"].kind, AssignmentsKind):
+                f.metadata["parameter"].kind, AssignmentsKind
+            ):
                 v = dict(v)
             elif isinstance(v, tuple):
                 v = [list(x) if isinstance(x, tuple) else x for x in v]
@@ -504,8 +519,11 @@ class _Validated:
 
     def changed(self) -> dict[str, Any]:
         """The fields that differ from their defaults (what a report needs to reproduce the run)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)  # type: ignore[arg-type]
-                if getattr(self, f.name) != f.default}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if getattr(self, f.name) != f.default
+        }
 
 
 # panel groups, in the order the Properties panel shows them
@@ -533,91 +551,216 @@ class RefinementSettings(_Validated):
     """
 
     method: str = parameter(
-        "pruning", "refinement method: Pruning (Algorithm 1), Basic (interpolation error) or Uniform",
-        ChoiceKind(METHODS), cli="--method", short="-m", paraview=_PV("Method", group=GROUP_METHOD))
+        "pruning",
+        "refinement method: Pruning (Algorithm 1), Basic (interpolation error) or Uniform",
+        ChoiceKind(METHODS),
+        cli="--method",
+        short="-m",
+        paraview=_PV("Method", group=GROUP_METHOD),
+    )
     threshold: float = parameter(
-        0.1, "Pruning: relative error of the pruned INR above which an element is refined", FloatKind(),
-        symbol="T", cli="--threshold", short="-T", minimum=0.0, exclusive_minimum=True,
-        paraview=_PV("Threshold", group=GROUP_METHOD), methods=("pruning",))
+        0.1,
+        "Pruning: relative error of the pruned INR above which an element is refined",
+        FloatKind(),
+        symbol="T",
+        cli="--threshold",
+        short="-T",
+        minimum=0.0,
+        exclusive_minimum=True,
+        paraview=_PV("Threshold", group=GROUP_METHOD),
+        methods=("pruning",),
+    )
     proportion: float = parameter(
-        0.09, "Pruning: fraction of hidden neurons the pruned INR may keep before the element is refined",
-        FloatKind(), symbol="P", cli="--proportion", short="-P", minimum=0.0, maximum=1.0, exclusive_minimum=True,
-        paraview=_PV("Proportion", group=GROUP_METHOD, range=(0.0, 1.0)), methods=("pruning",))
+        0.09,
+        "Pruning: fraction of hidden neurons the pruned INR may keep before the element is refined",
+        FloatKind(),
+        symbol="P",
+        cli="--proportion",
+        short="-P",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        paraview=_PV("Proportion", group=GROUP_METHOD, range=(0.0, 1.0)),
+        methods=("pruning",),
+    )
     eps: float = parameter(
-        1e-3, "Pruning: ID tolerance, neurons are kept while |R[j,j] / R[0,0]| >= eps", FloatKind(),
-        symbol="epsilon", cli="--eps", minimum=0.0, maximum=1.0, exclusive_minimum=True, exclusive_maximum=True,
-        paraview=_PV("Epsilon", group=GROUP_METHOD), methods=("pruning",))
+        1e-3,
+        "Pruning: ID tolerance, neurons are kept while |R[j,j] / R[0,0]| >= eps",
+        FloatKind(),
+        symbol="epsilon",
+        cli="--eps",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,
+        paraview=_PV("Epsilon", group=GROUP_METHOD),
+        methods=("pruning",),
+    )
     tau: float = parameter(
-        0.1, "Basic: relative interpolation error above which an element is refined", FloatKind(),
-        symbol="tau", cli="--tau", minimum=0.0, exclusive_minimum=True,
-        paraview=_PV("Tau", group=GROUP_METHOD), methods=("basic",))
+        0.1,
+        "Basic: relative interpolation error above which an element is refined",
+        FloatKind(),
+        symbol="tau",
+        cli="--tau",
+        minimum=0.0,
+        exclusive_minimum=True,
+        paraview=_PV("Tau", group=GROUP_METHOD),
+        methods=("basic",),
+    )
     id_samples: int = parameter(
-        256, "Pruning: points per element for the interpolative decomposition (at least the layer width)",
-        IntKind(), symbol="ID_samples", cli="--id-samples", minimum=1,
-        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(1, 4096)), methods=("pruning",))
+        256,
+        "Pruning: points per element for the interpolative decomposition (at least the layer width)",
+        IntKind(),
+        symbol="ID_samples",
+        cli="--id-samples",
+        minimum=1,
+        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(1, 4096)),
+        methods=("pruning",),
+    )
     error_samples: int = parameter(
-        32, "points per element for the error estimates (the paper: 32 for Pruning, 256 for Basic in 3D)",
-        IntKind(), symbol="error_samples", cli="--error-samples", minimum=1,
-        paraview=_PV("ErrorSamples", group=GROUP_METHOD, range=(1, 4096)), methods=("pruning", "basic"))
+        32,
+        "points per element for the error estimates (the paper: 32 for Pruning, 256 for Basic in 3D)",
+        IntKind(),
+        symbol="error_samples",
+        cli="--error-samples",
+        minimum=1,
+        paraview=_PV("ErrorSamples", group=GROUP_METHOD, range=(1, 4096)),
+        methods=("pruning", "basic"),
+    )
     uniform_refinements: int = parameter(
-        2, "uniform refinements of the root grid before the adaptive iterations (the paper: 2 in 2D, 3 in 3D)",
-        IntKind(), cli="--uniform-refinements", minimum=0, paraview=_PV("UniformRefinements", group=GROUP_BUDGET,
-                                                                        range=(0, 8)))
+        2,
+        "uniform refinements of the root grid before the adaptive iterations (the paper: 2 in 2D, 3 in 3D)",
+        IntKind(),
+        cli="--uniform-refinements",
+        minimum=0,
+        paraview=_PV("UniformRefinements", group=GROUP_BUDGET, range=(0, 8)),
+    )
     max_iterations: int = parameter(
-        9, "adaptive iterations (the paper: 9 in 2D, 5 in 3D)", IntKind(), symbol="max_it", cli="--max-it",
-        minimum=0, paraview=_PV("MaxIterations", group=GROUP_BUDGET, range=(0, 20)))
+        9,
+        "adaptive iterations (the paper: 9 in 2D, 5 in 3D)",
+        IntKind(),
+        symbol="max_it",
+        cli="--max-it",
+        minimum=0,
+        paraview=_PV("MaxIterations", group=GROUP_BUDGET, range=(0, 20)),
+    )
     max_dofs: int | None = parameter(
-        200_000, "DOF budget (mesh vertices, hanging ones included); the mesh never ends above it; 0 = none",
-        OptionalCountKind(), symbol="max_dofs", cli="--max-dofs", minimum=1,
-        paraview=_PV("MaxDOFs", "Max DOFs", GROUP_BUDGET))
+        200_000,
+        "DOF budget (mesh vertices, hanging ones included); the mesh never ends above it; 0 = none",
+        OptionalCountKind(),
+        symbol="max_dofs",
+        cli="--max-dofs",
+        minimum=1,
+        paraview=_PV("MaxDOFs", "Max DOFs", GROUP_BUDGET),
+    )
     memory_limit_mb: float = parameter(
-        1024.0, "working memory bound of element tests in MB (work is chunked to fit)", FloatKind(),
-        cli="--memory-limit", minimum=0.0, exclusive_minimum=True,
-        paraview=_PV("MemoryLimit", group=GROUP_BUDGET, advanced=True))
+        1024.0,
+        "working memory bound of element tests in MB (work is chunked to fit)",
+        FloatKind(),
+        cli="--memory-limit",
+        minimum=0.0,
+        exclusive_minimum=True,
+        paraview=_PV("MemoryLimit", group=GROUP_BUDGET, advanced=True),
+    )
     root_grid: tuple[int, ...] | None = parameter(
-        None, "root cells per refined axis (the coarse grid the trees grow from; the unit of MPI work)",
-        GridKind(), cli="--root-grid", paraview=_PV("RootGrid", group=GROUP_DOMAIN, advanced=True))
+        None,
+        "root cells per refined axis (the coarse grid the trees grow from; the unit of MPI work)",
+        GridKind(),
+        cli="--root-grid",
+        paraview=_PV("RootGrid", group=GROUP_DOMAIN, advanced=True),
+    )
     bounds: tuple[tuple[float, float] | None, ...] | None = parameter(
-        None, "refined box, lo,hi per refined input (default the checkpoint's domain)", BoundsKind(),
-        cli="--bounds", paraview=_PV("Bounds", group=GROUP_DOMAIN, advanced=True))
+        None,
+        "refined box, lo,hi per refined input (default the checkpoint's domain)",
+        BoundsKind(),
+        cli="--bounds",
+        paraview=_PV("Bounds", group=GROUP_DOMAIN, advanced=True),
+    )
     space_inputs: tuple[str, ...] | None = parameter(
-        None, "inputs the tree refines, comma-separated (default x, y, z among the INR's inputs)", NamesKind(),
-        cli="--space", paraview=_PV("SpaceInputs", group=GROUP_DOMAIN, advanced=True))
+        None,
+        "inputs the tree refines, comma-separated (default x, y, z among the INR's inputs)",
+        NamesKind(),
+        cli="--space",
+        paraview=_PV("SpaceInputs", group=GROUP_DOMAIN, advanced=True),
+    )
     time_input: str = parameter(
-        "", "the input that is time ('' detects t or time; 'none': no time input)", TextKind(),
-        cli="--time-input", paraview=_PV("TimeInput", group=GROUP_DOMAIN, advanced=True))
+        "",
+        "the input that is time ('' detects t or time; 'none': no time input)",
+        TextKind(),
+        cli="--time-input",
+        paraview=_PV("TimeInput", group=GROUP_DOMAIN, advanced=True),
+    )
     time: float | None = parameter(
-        None, "value of the time input (default the middle of its range; in ParaView the time slider)",
-        OptionalFloatKind(), cli="--time")
+        None,
+        "value of the time input (default the middle of its range; in ParaView the time slider)",
+        OptionalFloatKind(),
+        cli="--time",
+    )
     fixed_inputs: tuple[tuple[str, float], ...] = parameter(
-        (), "values of inputs that are neither refined nor time, e.g. z=0.25 (default the middle of their range)",
-        AssignmentsKind(), cli="--fix", paraview=_PV("FixedInputs", group=GROUP_DOMAIN, advanced=True))
+        (),
+        "values of inputs that are neither refined nor time, e.g. z=0.25 (default the middle of their range)",
+        AssignmentsKind(),
+        cli="--fix",
+        paraview=_PV("FixedInputs", group=GROUP_DOMAIN, advanced=True),
+    )
     output_component: int = parameter(
-        0, "output component of a vector-valued INR that drives refinement and is shown", IntKind(),
-        cli="--component", minimum=0, paraview=_PV("OutputComponent", group=GROUP_DOMAIN, advanced=True))
+        0,
+        "output component of a vector-valued INR that drives refinement and is shown",
+        IntKind(),
+        cli="--component",
+        minimum=0,
+        paraview=_PV("OutputComponent", group=GROUP_DOMAIN, advanced=True),
+    )
     relative_error: str = parameter(
-        "floored", "relative error: 'floored' (the paper's, denominator floored at a fraction of the field's RMS) "
-                   "or 'reference' (the research code's +5 shift)",
-        ChoiceKind(RELATIVE_ERRORS, ("floored (paper)", "reference code (+5 shift)")), cli="--relative-error",
-        paraview=_PV("RelativeError", group=GROUP_ADVANCED, advanced=True), methods=("pruning", "basic"))
+        "floored",
+        "relative error: 'floored' (the paper's, denominator floored at a fraction of the field's RMS) "
+        "or 'reference' (the research code's +5 shift)",
+        ChoiceKind(RELATIVE_ERRORS, ("floored (paper)", "reference code (+5 shift)")),
+        cli="--relative-error",
+        paraview=_PV("RelativeError", group=GROUP_ADVANCED, advanced=True),
+        methods=("pruning", "basic"),
+    )
     error_floor: float = parameter(
-        1.0, "denominator floor of the floored relative error, as a fraction of the field's RMS", FloatKind(),
-        cli="--error-floor", minimum=0.0, paraview=_PV("ErrorFloor", group=GROUP_ADVANCED, advanced=True),
-        methods=("pruning", "basic"))
+        1.0,
+        "denominator floor of the floored relative error, as a fraction of the field's RMS",
+        FloatKind(),
+        cli="--error-floor",
+        minimum=0.0,
+        paraview=_PV("ErrorFloor", group=GROUP_ADVANCED, advanced=True),
+        methods=("pruning", "basic"),
+    )
     seed: int = parameter(
-        0, "seed of the element samples: the same seed gives the same mesh", IntKind(), cli="--seed", minimum=0,
-        paraview=_PV("Seed", group=GROUP_ADVANCED, advanced=True))
+        0,
+        "seed of the element samples: the same seed gives the same mesh",
+        IntKind(),
+        cli="--seed",
+        minimum=0,
+        paraview=_PV("Seed", group=GROUP_ADVANCED, advanced=True),
+    )
     device: str = parameter(
-        "auto", "where the INR is evaluated (auto: CUDA if torch sees a GPU)", ChoiceKind(DEVICES, DEVICES),
-        cli="--device", paraview=_PV("Device", group=GROUP_ADVANCED, advanced=True))
+        "auto",
+        "where the INR is evaluated (auto: CUDA if torch sees a GPU)",
+        ChoiceKind(DEVICES, DEVICES),
+        cli="--device",
+        paraview=_PV("Device", group=GROUP_ADVANCED, advanced=True),
+    )
     rmse_samples: int = parameter(
-        0, "points for the total RMSE after every iteration (0 skips it, -1: the paper's 262,144 in 2D, "
-           "1,048,576 in 3D)", IntKind(), cli="--rmse-samples", minimum=-1)
+        0,
+        "points for the total RMSE after every iteration (0 skips it, -1: the paper's 262,144 in 2D, 1,048,576 in 3D)",
+        IntKind(),
+        cli="--rmse-samples",
+        minimum=-1,
+    )
     exact_diagnostics: bool = parameter(
-        False, "Pruning: decompose every layer even once P is exceeded (complete diagnostics, slower)", BoolKind(),
-        cli="--exact-diagnostics", methods=("pruning",))
+        False,
+        "Pruning: decompose every layer even once P is exceeded (complete diagnostics, slower)",
+        BoolKind(),
+        cli="--exact-diagnostics",
+        methods=("pruning",),
+    )
     conforming_dofs: bool = parameter(
-        True, "also count the DOFs without hanging vertices in the statistics", BoolKind())
+        True, "also count the DOFs without hanging vertices in the statistics", BoolKind()
+    )
 
     @property
     def fixed(self) -> dict[str, float]:
@@ -630,14 +773,24 @@ class LoadSettings(_Validated):
     """How a checkpoint is read (what the file itself may not say)."""
 
     layout: str = parameter(
-        "auto", "force a checkpoint layout instead of detecting it", ChoiceKind(LAYOUT_CHOICES, LAYOUT_CHOICES),
-        cli="--layout")
+        "auto",
+        "force a checkpoint layout instead of detecting it",
+        ChoiceKind(LAYOUT_CHOICES, LAYOUT_CHOICES),
+        cli="--layout",
+    )
     activations: str = parameter(
-        "", "activations for layouts that store none, e.g. 'relu' or 'sine,sine,identity'", TextKind(),
-        cli="--activations", paraview=_PV("Activations", group=GROUP_ADVANCED, advanced=True))
+        "",
+        "activations for layouts that store none, e.g. 'relu' or 'sine,sine,identity'",
+        TextKind(),
+        cli="--activations",
+        paraview=_PV("Activations", group=GROUP_ADVANCED, advanced=True),
+    )
     sidecar: str = parameter(
-        "", "JSON sidecar describing the network (default FILE.json next to the checkpoint, if present)",
-        TextKind(), cli="--sidecar")
+        "",
+        "JSON sidecar describing the network (default FILE.json next to the checkpoint, if present)",
+        TextKind(),
+        cli="--sidecar",
+    )
 
     def keywords(self) -> dict[str, Any]:
         """Keyword arguments of :func:`inr_amr_core.checkpoint.load_inr`."""
@@ -649,8 +802,12 @@ class SeriesSettings(_Validated):
     """Which values of the time input a 4D INR is shown at (the reader's time steps)."""
 
     number_of_time_steps: int = parameter(
-        11, "time steps advertised over the time input's range (each is refined when first shown, then cached)",
-        IntKind(), minimum=1, paraview=_PV("NumberOfTimeSteps", group=GROUP_DOMAIN, range=(1, 1000)))
+        11,
+        "time steps advertised over the time input's range (each is refined when first shown, then cached)",
+        IntKind(),
+        minimum=1,
+        paraview=_PV("NumberOfTimeSteps", group=GROUP_DOMAIN, range=(1, 1000)),
+    )
 
     def values(self, lo: float, hi: float) -> list[float]:
         """The time steps over ``[lo, hi]`` (one step: ``hi``)."""

@@ -9,17 +9,18 @@ Conventions shared with :mod:`inr_amr_core.vtk`: axis 0 is x; the 2^d children a
 cell are numbered with bit ``a`` giving the offset along axis ``a`` (x fastest), which is VTK's
 child order; root cells are numbered x fastest.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import numpy as np
 
 from .sampling import splitmix64
 
-__all__ = ["LinearTree", "BreadthFirstNodes", "morton_encode", "MAX_KEY_BITS"]
+__all__ = ["MAX_KEY_BITS", "BreadthFirstNodes", "LinearTree", "morton_encode"]
 
 #: bits available for packed integer keys (root index + Morton code, or packed vertex coordinates)
 MAX_KEY_BITS = 62
@@ -38,7 +39,7 @@ def morton_encode(coords: np.ndarray, bits: int) -> np.ndarray:
 
 def corner_offsets(d: int) -> np.ndarray:
     """``(2**d, d)`` 0/1 offsets, corner/child ``c`` having bit ``a`` as its offset along axis ``a``."""
-    c = np.arange(2 ** d)
+    c = np.arange(2**d)
     return ((c[:, None] >> np.arange(d)[None, :]) & 1).astype(np.int64)
 
 
@@ -111,8 +112,13 @@ class LinearTree:
     (19, 30, 28)
     """
 
-    def __init__(self, root_grid: Sequence[int], bounds: np.ndarray | Sequence[Sequence[float]],
-                 levels: np.ndarray | None = None, coords: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        root_grid: Sequence[int],
+        bounds: np.ndarray | Sequence[Sequence[float]],
+        levels: np.ndarray | None = None,
+        coords: np.ndarray | None = None,
+    ) -> None:
         self.root_grid = tuple(int(n) for n in root_grid)
         self.d = len(self.root_grid)
         if self.d not in (1, 2, 3):
@@ -133,14 +139,16 @@ class LinearTree:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def uniform(cls, root_grid: Sequence[int], bounds, level: int = 0) -> "LinearTree":
+    def uniform(
+        cls, root_grid: Sequence[int], bounds: np.ndarray | Sequence[Sequence[float]], level: int = 0
+    ) -> LinearTree:
         """Every root cell refined ``level`` times."""
         tree = cls(root_grid, bounds)
         for _ in range(level):
             tree = tree.refine(np.arange(tree.n_leaves))[0]
         return tree
 
-    def refine(self, leaves: np.ndarray) -> tuple["LinearTree", np.ndarray, np.ndarray]:
+    def refine(self, leaves: np.ndarray) -> tuple[LinearTree, np.ndarray, np.ndarray]:
         """Split the given leaves (indices or boolean mask) into 2^d children each.
 
         Returns
@@ -162,15 +170,18 @@ class LinearTree:
         kept = np.flatnonzero(keep)
         offs = corner_offsets(self.d)
         child_coords = (2 * self.coords[idx][:, None, :] + offs[None, :, :]).reshape(-1, self.d)
-        child_levels = np.repeat(self.levels[idx] + 1, 2 ** self.d)
-        tree = LinearTree(self.root_grid, self.bounds,
-                          np.concatenate([self.levels[kept], child_levels]),
-                          np.concatenate([self.coords[kept], child_coords]))
-        origin = np.concatenate([kept, np.repeat(idx, 2 ** self.d)])
+        child_levels = np.repeat(self.levels[idx] + 1, 2**self.d)
+        tree = LinearTree(
+            self.root_grid,
+            self.bounds,
+            np.concatenate([self.levels[kept], child_levels]),
+            np.concatenate([self.coords[kept], child_coords]),
+        )
+        origin = np.concatenate([kept, np.repeat(idx, 2**self.d)])
         is_child = np.concatenate([np.zeros(kept.size, bool), np.ones(child_levels.size, bool)])
         return tree, origin, is_child
 
-    def subset(self, leaves: np.ndarray) -> "LinearTree":
+    def subset(self, leaves: np.ndarray) -> LinearTree:
         """A tree holding only some leaves (used to split work by root cells)."""
         return LinearTree(self.root_grid, self.bounds, self.levels[leaves], self.coords[leaves])
 
@@ -191,7 +202,7 @@ class LinearTree:
         """Physical size of cells at the given levels (default: every leaf): ``(N, d)``."""
         lv = self.levels if levels is None else np.asarray(levels)
         root = (self.bounds[:, 1] - self.bounds[:, 0]) / np.asarray(self.root_grid)
-        return root[None, :] / (2.0 ** lv)[:, None]
+        return root[None, :] / (2.0**lv)[:, None]
 
     def leaf_bounds(self, leaves: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper corners of the leaves: two ``(N, d)`` arrays."""
@@ -276,12 +287,12 @@ class LinearTree:
         k = self._key_level(key_level)
         keys = self.pack_vertices(self.corner_coords(k), k)
         uniq, inverse = np.unique(keys.ravel(), return_inverse=True)
-        return uniq, inverse.reshape(self.n_leaves, 2 ** self.d)
+        return uniq, inverse.reshape(self.n_leaves, 2**self.d)
 
     def vertex_points(self, keys: np.ndarray, key_level: int) -> np.ndarray:
         """Physical coordinates of packed vertex keys: ``(V, d)`` float64."""
         fine = self.unpack_vertices(keys, key_level)
-        step = (self.bounds[:, 1] - self.bounds[:, 0]) / (np.asarray(self.root_grid) * 2.0 ** key_level)
+        step = (self.bounds[:, 1] - self.bounds[:, 0]) / (np.asarray(self.root_grid) * 2.0**key_level)
         pts = self.bounds[:, 0][None, :] + fine * step[None, :]
         return np.minimum(pts, self.bounds[:, 1][None, :])
 
@@ -303,8 +314,9 @@ class LinearTree:
             keys = np.concatenate([keys, self.pack_vertices(extra, k).ravel()])
         return int(np.unique(keys).size)
 
-    def hanging_vertices(self, keys: np.ndarray | None = None, key_level: int | None = None,
-                         chunk: int = 1 << 20) -> np.ndarray:
+    def hanging_vertices(
+        self, keys: np.ndarray | None = None, key_level: int | None = None, chunk: int = 1 << 20
+    ) -> np.ndarray:
         """Boolean mask: vertex lies inside an edge or face of a coarser neighbouring leaf.
 
         A vertex is hanging when some leaf containing it does not have it as a corner; only vertices
@@ -328,7 +340,7 @@ class LinearTree:
         extent = np.asarray(self.root_grid, dtype=np.int64) << k
         offs = corner_offsets(self.d)
         for start in range(0, cand.size, chunk):
-            c = cand[start:start + chunk]
+            c = cand[start : start + chunk]
             lowest = np.full(c.size, np.iinfo(np.int64).max)
             for o in offs:
                 cell = fine[c] - 1 + o[None, :]
@@ -350,7 +362,7 @@ class LinearTree:
         k = self.max_level
         if self.d * k + int(self.n_roots - 1).bit_length() > MAX_KEY_BITS:
             raise ValueError(f"tree too deep for 64-bit location keys (level {k}, {self.n_roots} roots)")
-        local = (self.coords - ((self.coords >> self.levels[:, None]) << self.levels[:, None]))
+        local = self.coords - ((self.coords >> self.levels[:, None]) << self.levels[:, None])
         local = local << (k - self.levels)[:, None]
         start = (self.root_index() << (self.d * k)) | morton_encode(local, k)
         order = np.argsort(start, kind="stable")
@@ -382,8 +394,9 @@ class LinearTree:
         leaf = self._locate_fine(fine, k)
         return np.where(inside, leaf, -1)
 
-    def interpolate(self, points: np.ndarray, vertex_values: np.ndarray, corner_index: np.ndarray,
-                    chunk: int = 1 << 20) -> np.ndarray:
+    def interpolate(
+        self, points: np.ndarray, vertex_values: np.ndarray, corner_index: np.ndarray, chunk: int = 1 << 20
+    ) -> np.ndarray:
         """Multilinear interpolant of vertex values inside the leaf containing each point.
 
         Each leaf interpolates its own 2^d corner values (the paper's definition: hanging vertices
@@ -402,7 +415,7 @@ class LinearTree:
         offs = corner_offsets(self.d)
         vals = np.asarray(vertex_values, dtype=np.float64)
         for s in range(0, pts.shape[0], chunk):
-            p = pts[s:s + chunk]
+            p = pts[s : s + chunk]
             leaf = self.locate(p)
             ok = leaf >= 0
             lf = np.where(ok, leaf, 0)
@@ -411,7 +424,7 @@ class LinearTree:
             corner_vals = vals[corner_index[lf]]  # (m, 2^d)
             w = np.prod(np.where(offs[None, :, :] == 1, u[:, None, :], 1.0 - u[:, None, :]), axis=2)
             res = np.einsum("mc,mc->m", w, corner_vals)
-            out[s:s + chunk] = np.where(ok, res, np.nan)
+            out[s : s + chunk] = np.where(ok, res, np.nan)
         return out
 
     # ------------------------------------------------------------------ breadth-first order
@@ -423,7 +436,7 @@ class LinearTree:
         ``vtkHyperTree.BuildFromBreadthFirstOrderDescriptor`` expects.
         """
         d = self.d
-        nchild = 2 ** d
+        nchild = 2**d
         depth = self.max_level
         root_of_leaf = self.root_index()
         local = self.coords - ((self.coords >> self.levels[:, None]) << self.levels[:, None])
@@ -480,9 +493,16 @@ class LinearTree:
             lvl_key_all = root * (depth + 2) + level
             next_level_start = np.searchsorted(lvl_key_all, key_tl + 1, side="left")
             children_start[pos] = next_level_start + rank * nchild
-        return BreadthFirstNodes(root=root, level=level, is_refined=is_refined, leaf_index=leaf_index,
-                                 children_start=children_start, tree_start=tree_start, tree_depth=tree_depth,
-                                 n_children=nchild)
+        return BreadthFirstNodes(
+            root=root,
+            level=level,
+            is_refined=is_refined,
+            leaf_index=leaf_index,
+            children_start=children_start,
+            tree_start=tree_start,
+            tree_depth=tree_depth,
+            n_children=nchild,
+        )
 
 
 def _trailing_zeros(x: np.ndarray, cap: int) -> np.ndarray:

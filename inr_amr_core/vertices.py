@@ -1,4 +1,5 @@
 """INR values at mesh vertices, each vertex evaluated once across all refinement iterations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,9 @@ class VertexCache:
     component : int, default 0
     """
 
-    def __init__(self, inr: INR, space: SpaceSlice, key_level: int, component: int = 0,
-                 chunk_size: int = 65536) -> None:
+    def __init__(
+        self, inr: INR, space: SpaceSlice, key_level: int, component: int = 0, chunk_size: int = 65536
+    ) -> None:
         self.inr = inr
         self.space = space
         self.key_level = int(key_level)
@@ -38,8 +40,11 @@ class VertexCache:
         flat = np.asarray(keys, dtype=np.int64).ravel()
         uniq = np.unique(flat)
         pos = np.searchsorted(self.keys, uniq)
-        known = (pos < self.keys.size) & (self.keys[np.minimum(pos, max(self.keys.size - 1, 0))] == uniq) \
-            if self.keys.size else np.zeros(uniq.size, bool)
+        known = (
+            (pos < self.keys.size) & (self.keys[np.minimum(pos, max(self.keys.size - 1, 0))] == uniq)
+            if self.keys.size
+            else np.zeros(uniq.size, bool)
+        )
         missing = uniq[~known]
         if missing.size:
             pts = tree.vertex_points(missing, self.key_level)

@@ -5,12 +5,14 @@
 root tree, and cell arrays copied from numpy in the same per-tree breadth-first order. Refined
 (non-leaf) cells carry the mean of their children, so coarse levels of detail stay meaningful.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from vtkmodules.util import numpy_support
@@ -26,15 +28,18 @@ from vtkmodules.vtkCommonDataModel import (
 )
 
 from .fileio import json_default
-from .tree import LinearTree
+from .tree import BreadthFirstNodes, LinearTree
+
+if TYPE_CHECKING:
+    from .amr import RefinementResult
 
 __all__ = [
-    "tree_to_hypertreegrid",
+    "SUMMARY_FIELD",
     "result_to_hypertreegrid",
     "result_to_unstructured_grid",
+    "tree_to_hypertreegrid",
     "write_htg",
     "write_vtu",
-    "SUMMARY_FIELD",
 ]
 
 #: name of the field-data string array holding the run's JSON summary
@@ -99,8 +104,7 @@ def tree_to_hypertreegrid(
             for a in range(tree.d):
                 lin += parent[:, a] * stride
                 stride *= tree.root_grid[a]
-            roots = np.flatnonzero(np.isin(lin, np.asarray(roots, np.int64)))
-            roots = fine.root_index(roots)
+            roots = fine.root_index(np.flatnonzero(np.isin(lin, np.asarray(roots, np.int64)))).tolist()
         tree = LinearTree(tuple(2 * n for n in tree.root_grid), tree.bounds, tree.levels - 1, tree.coords)
         level_offset = 1
     d = tree.d
@@ -117,7 +121,7 @@ def tree_to_hypertreegrid(
     if tree.n_leaves == 0:
         return htg
     nodes = tree.breadth_first()
-    nchild = 2 ** d
+    nchild = 2**d
     # descriptor bits of every tree, each tree's deepest level left out (it is all leaves)
     per_tree_levels = nodes.tree_depth[nodes.root]
     in_descriptor = nodes.level < per_tree_levels
@@ -137,7 +141,8 @@ def tree_to_hypertreegrid(
         cursor.SetGlobalIndexStart(offset)
         n_nodes = int(nodes.tree_start[r + 1] - nodes.tree_start[r])
         cursor.GetTree().BuildFromBreadthFirstOrderDescriptor(
-            descriptor, int(bit_start[r + 1] - bit_start[r]), int(bit_start[r]))
+            descriptor, int(bit_start[r + 1] - bit_start[r]), int(bit_start[r])
+        )
         offset += n_nodes
     del descriptor, packed  # the trees are built; the descriptor is no longer referenced
     cd = htg.GetCellData()
@@ -159,8 +164,9 @@ def tree_to_hypertreegrid(
         cd.AddArray(arr)
         first = first or name
     # level of every cell (refined ones included)
-    level = numpy_support.numpy_to_vtk(np.ascontiguousarray((nodes.level[keep] + level_offset).astype(np.uint8)),
-                                       deep=1)
+    level = numpy_support.numpy_to_vtk(
+        np.ascontiguousarray((nodes.level[keep] + level_offset).astype(np.uint8)), deep=1
+    )
     level.SetName("level")
     cd.AddArray(level)
     target = active_scalars or first
@@ -169,7 +175,7 @@ def tree_to_hypertreegrid(
     return htg
 
 
-def _aggregate_nan(nodes, values: np.ndarray, nchild: int) -> np.ndarray:
+def _aggregate_nan(nodes: BreadthFirstNodes, values: np.ndarray, nchild: int) -> np.ndarray:
     if not np.isnan(values).any():
         return nodes.aggregate(values)
     filled = nodes.aggregate(np.nan_to_num(values, nan=0.0))
@@ -188,7 +194,9 @@ def _summary_array(summary: Mapping) -> vtkStringArray:
     return arr
 
 
-def result_leaf_arrays(result, leaf_values: np.ndarray | None = None, diagnostics: bool = True) -> dict:
+def result_leaf_arrays(
+    result: RefinementResult, leaf_values: np.ndarray | None = None, diagnostics: bool = True
+) -> dict:
     """The cell arrays of a refinement result: INR value at leaf centres, then diagnostics."""
     comp = result.settings.output_component
     name = result.inr.output_names[comp]
@@ -200,8 +208,13 @@ def result_leaf_arrays(result, leaf_values: np.ndarray | None = None, diagnostic
     return arrays
 
 
-def result_to_hypertreegrid(result, *, diagnostics: bool = True, roots: Sequence[int] | None = None,
-                            leaf_values: np.ndarray | None = None) -> vtkHyperTreeGrid:
+def result_to_hypertreegrid(
+    result: RefinementResult,
+    *,
+    diagnostics: bool = True,
+    roots: Sequence[int] | None = None,
+    leaf_values: np.ndarray | None = None,
+) -> vtkHyperTreeGrid:
     """A :class:`~inr_amr_core.amr.RefinementResult` as a ``vtkHyperTreeGrid``.
 
     Cell arrays: the INR output (named after it, e.g. ``value``) at leaf centres, ``level``, and
@@ -214,7 +227,7 @@ def result_to_hypertreegrid(result, *, diagnostics: bool = True, roots: Sequence
     return htg
 
 
-def result_to_unstructured_grid(result) -> vtkUnstructuredGrid:
+def result_to_unstructured_grid(result: RefinementResult) -> vtkUnstructuredGrid:
     """The mesh as pixels / voxels with the INR sampled at every vertex (point data).
 
     This is the paper's discretisation: its multilinear interpolant is the mesh's field.
@@ -228,12 +241,13 @@ def result_to_unstructured_grid(result) -> vtkUnstructuredGrid:
     points.SetData(numpy_support.numpy_to_vtk(pts3, deep=1))
     ug = vtkUnstructuredGrid()
     ug.SetPoints(points)
-    nc = 2 ** tree.d
+    nc = 2**tree.d
     conn = np.ascontiguousarray(corner_index.astype(np.int64).ravel())
     offsets = np.arange(0, conn.size + 1, nc, dtype=np.int64)
     cells = vtkCellArray()
-    cells.SetData(numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=1),
-                  numpy_support.numpy_to_vtkIdTypeArray(conn, deep=1))
+    cells.SetData(
+        numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=1), numpy_support.numpy_to_vtkIdTypeArray(conn, deep=1)
+    )
     ug.SetCells(_CELL_TYPES[tree.d], cells)
     comp = result.settings.output_component
     arr = numpy_support.numpy_to_vtk(np.ascontiguousarray(values), deep=1)
@@ -251,7 +265,7 @@ def result_to_unstructured_grid(result) -> vtkUnstructuredGrid:
     return ug
 
 
-def _atomic_xml_write(writer, data, path: str | os.PathLike) -> Path:
+def _atomic_xml_write(writer: Any, data: Any, path: str | os.PathLike) -> Path:
     from .fileio import atomic_write
 
     def write(tmp: str) -> None:

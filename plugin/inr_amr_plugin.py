@@ -5,6 +5,7 @@ file is in is the package ``inr_amr_paraview``). Load it with Tools > Manage Plu
 ``LoadPlugin(".../inr_amr_plugin.py", ns=globals())`` in pvpython / pvbatch, or start ParaView with
 ``inr-amr paraview``.
 """
+
 import inspect
 import os
 import sys
@@ -26,8 +27,10 @@ if "__file__" in globals():
 try:
     from inr_amr_paraview.proxy.reader import INRCheckpointReader  # noqa: F401  (what ParaView registers)
 except ImportError as _exc:
-    raise ImportError(f"INR Checkpoint Reader: cannot import the ParaView layer ({_exc}). Install inr-amr "
-                      "(pip install .) or start ParaView with 'inr-amr paraview'.") from _exc
+    raise ImportError(
+        f"INR Checkpoint Reader: cannot import the ParaView layer ({_exc}). Install inr-amr "
+        "(pip install .) or start ParaView with 'inr-amr paraview'."
+    ) from _exc
 
 paraview_plugin_name = "INRAMR"
 paraview_plugin_version = "0.1.0"

@@ -29,8 +29,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-# torch==2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build)
-.venv/bin/python -m pip install -q "torch==2.13.0" "pytest>=7"
+# torch==2.13.0 is the CPU build (an unpinned torch pulls a multi-GB CUDA build); the test and lint tools
+# are pinned so that CI checks the same rules everywhere
+.venv/bin/python -m pip install -q "torch==2.13.0" "pytest>=7" "ruff==0.17.6" "mypy==2.4.1" "setuptools>=64"
 .venv/bin/python -m pip install -q --no-deps -e .
 .venv/bin/inr-amr --version
 echo "setup: done (.venv/bin/inr-amr is ready)"

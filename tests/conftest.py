@@ -1,4 +1,5 @@
 """Fixtures: one line each, over the shared reference INR, the embedded demo INRs and small INRs."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@ with plain torch, subprocess environments, and independent views of VTK outputs 
 
 Nothing here imports torch, VTK or matplotlib at module level, so pvpython scripts can import it.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,15 @@ def ct_like_inr(width=32, layers=3, features=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     b_mat = torch.cat([torch.randn(1, features, generator=g) * 0.1, torch.randn(3, features, generator=g) * 0.3])
     w, b = random_mlp([2 * features] + [width] * layers + [1], seed=seed + 1, scale=2.0)
-    return INR(w, b, [Activation("silu")] * layers + [Activation("identity")], FourierFeatures(b_mat),
-               ("t", "z", "y", "x"), ((-1.0, 1.0),) * 4, 0.1)
+    return INR(
+        w,
+        b,
+        [Activation("silu")] * layers + [Activation("identity")],
+        FourierFeatures(b_mat),
+        ("t", "z", "y", "x"),
+        ((-1.0, 1.0),) * 4,
+        0.1,
+    )
 
 
 # ---------------------------------------------------------------------------------------- processes
@@ -62,8 +70,9 @@ def plain_env(site: bool = False) -> dict:
 
 def run(cmd, env=None, timeout=600, cwd=None) -> subprocess.CompletedProcess:
     """Run a command, capturing its output (never raising on a non-zero status: the tests check it)."""
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
-                          check=False)
+    return subprocess.run(
+        [str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd, check=False
+    )
 
 
 def run_cli(*args, cwd=None, timeout=600, env=None) -> subprocess.CompletedProcess:
@@ -105,31 +114,29 @@ def leaf_records(htg, arrays=("value",), skip_masked: bool = False) -> np.ndarra
     return np.array(rows, dtype=float).reshape(-1, 6 + len(arrays))
 
 
-def node_records(htg, array: str) -> list[tuple[int, float, list[float]]]:
-    """Every node (refined ones too), by VTK's cursor: ``(level, value, [children's values])``."""
+def node_records(htg, array: str) -> np.ndarray:
+    """Every node, refined ones included, by VTK's cursor: ``(N, 8)`` rows of bounds, value, is-leaf."""
     from vtkmodules.vtkCommonDataModel import vtkHyperTreeGridNonOrientedGeometryCursor
 
     data = htg.GetCellData().GetArray(array)
     cursor = vtkHyperTreeGridNonOrientedGeometryCursor()
-    out = []
+    rows = []
 
     def walk(c):
-        value = data.GetValue(c.GetGlobalNodeIndex())
-        if c.IsLeaf():
-            return value
-        kids = []
-        for i in range(c.GetNumberOfChildren()):
-            c.ToChild(i)
-            kids.append(walk(c))
-            c.ToParent()
-        out.append((c.GetLevel(), value, kids))
-        return value
+        b = [0.0] * 6
+        c.GetBounds(b)
+        rows.append([*b, data.GetValue(c.GetGlobalNodeIndex()), float(c.IsLeaf())])
+        if not c.IsLeaf():
+            for i in range(c.GetNumberOfChildren()):
+                c.ToChild(i)
+                walk(c)
+                c.ToParent()
 
     for tree in range(htg.GetMaxNumberOfTrees()):
         htg.InitializeNonOrientedGeometryCursor(cursor, tree)
         if cursor.HasTree():
             walk(cursor)
-    return out
+    return np.array(rows, dtype=float).reshape(-1, 8)
 
 
 # ---------------------------------------------------------------------------------------- images
@@ -144,15 +151,17 @@ def image_stats(path: str | Path) -> dict:
     background = values[np.argmax(counts)]
     lum = px.mean(axis=1)
     return {
-        "width": img.shape[1], "height": img.shape[0],
+        "width": img.shape[1],
+        "height": img.shape[0],
         "colours": int(values.size),
         "foreground_fraction": float(np.mean(keys != background)),
         "dark_fraction": float(np.mean(lum < 60)),
     }
 
 
-def assert_nontrivial(path: str | Path, min_colours: int = 50, min_foreground: float = 0.15,
-                      min_dark: float = 0.002) -> dict:
+def assert_nontrivial(
+    path: str | Path, min_colours: int = 50, min_foreground: float = 0.15, min_dark: float = 0.002
+) -> dict:
     """A rendered PNG shows something: many colours, little background, visible mesh edges."""
     stats = image_stats(path)
     assert stats["colours"] >= min_colours, f"{path}: only {stats['colours']} colours: {stats}"

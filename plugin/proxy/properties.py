@@ -6,6 +6,7 @@ schema's one-line help), panel group, advanced flag and method visibility all co
 declaration. ``xml/INRCheckpointReader.xml`` (for the compiled plugin) is checked against this by a
 test, so a default changed in the schema changes the panel, the CLI and the API together.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from inr_amr_core.settings import (
     parameters,
 )
 
-__all__ = ["Binding", "BINDINGS", "INFORMATION_PROPERTIES", "property_xmls", "reader_documentation"]
+__all__ = ["BINDINGS", "INFORMATION_PROPERTIES", "Binding", "property_xmls", "reader_documentation"]
 
 #: the settings objects a reader holds, by the attribute that holds them
 OWNERS = {"settings": RefinementSettings, "load": LoadSettings, "series": SeriesSettings}
@@ -75,8 +76,13 @@ def _property_xml(b: Binding) -> str:
     assert pv is not None
     kind = s.kind
     defaults = " ".join(_number(v) for v in kind.to_paraview(s.default))
-    attrs = [f"name={quoteattr(pv.name)}", f"label={quoteattr(pv.shown_label)}", f"command={quoteattr(b.command)}",
-             f'number_of_elements="{kind.pv_elements}"', f"default_values={quoteattr(defaults)}"]
+    attrs = [
+        f"name={quoteattr(pv.name)}",
+        f"label={quoteattr(pv.shown_label)}",
+        f"command={quoteattr(b.command)}",
+        f'number_of_elements="{kind.pv_elements}"',
+        f"default_values={quoteattr(defaults)}",
+    ]
     if pv.advanced:
         attrs.append('panel_visibility="advanced"')
     nested = []
@@ -90,24 +96,27 @@ def _property_xml(b: Binding) -> str:
     nested.append(f"<Documentation>{escape(s.help())}</Documentation>")
     if s.methods is not None and len(s.methods) == 1:  # shown only for its method
         value = METHODS.index(s.methods[0])
-        nested.append('<Hints><PropertyWidgetDecorator type="GenericDecorator" mode="visibility" '
-                      f'property="Method" value="{value}"/></Hints>')
+        nested.append(
+            '<Hints><PropertyWidgetDecorator type="GenericDecorator" mode="visibility" '
+            f'property="Method" value="{value}"/></Hints>'
+        )
     return f"<{kind.pv_type} {' '.join(attrs)}>{''.join(nested)}</{kind.pv_type}>"
 
 
 def _file_name_xml() -> str:
-    return ('<StringVectorProperty name="FileName" command="SetFileName" number_of_elements="1" '
-            'panel_visibility="never"><FileListDomain name="files"/>'
-            "<Documentation>The INR checkpoint (.pt/.pth/.ckpt).</Documentation>"
-            '<Hints><FileChooser extensions="pt pth ckpt" file_description="INR checkpoint (PyTorch)"/></Hints>'
-            "</StringVectorProperty>")
+    return (
+        '<StringVectorProperty name="FileName" command="SetFileName" number_of_elements="1" '
+        'panel_visibility="never"><FileListDomain name="files"/>'
+        "<Documentation>The INR checkpoint (.pt/.pth/.ckpt).</Documentation>"
+        '<Hints><FileChooser extensions="pt pth ckpt" file_description="INR checkpoint (PyTorch)"/></Hints>'
+        "</StringVectorProperty>"
+    )
 
 
 def _groups_xml(bindings: Sequence[Binding]) -> str:
     parts = []
     for group in PANEL_GROUPS:
-        members = "".join(f'<Property name="{b.property_name}"/>' for b in bindings
-                          if b.spec.paraview.group == group)  # type: ignore[union-attr]
+        members = "".join(f'<Property name="{b.property_name}"/>' for b in bindings if b.spec.paraview.group == group)  # type: ignore[union-attr]
         if members:
             parts.append(f"<PropertyGroup label={quoteattr(group)}>{members}</PropertyGroup>")
     return "".join(parts)
@@ -115,11 +124,15 @@ def _groups_xml(bindings: Sequence[Binding]) -> str:
 
 def property_xmls() -> list[str]:
     """The property XML elements of the reader proxy, in panel order, then its property groups."""
-    info = [f'<{t} name="{n}" command="{c}" information_only="1" {extra}/>'.replace("  ", " ")
-            for n, t, c, extra in INFORMATION_PROPERTIES]
+    info = [
+        f'<{t} name="{n}" command="{c}" information_only="1" {extra}/>'.replace("  ", " ")
+        for n, t, c, extra in INFORMATION_PROPERTIES
+    ]
     return [_file_name_xml(), *(_property_xml(b) for b in BINDINGS), *info, _groups_xml(BINDINGS)]
 
 
 def reader_documentation() -> str:
-    return ("Refines a mesh over an INR checkpoint's domain (Pruning, Basic or Uniform) and outputs it as a "
-            "vtkHyperTreeGrid with the INR's value, the level and the refinement diagnostics as cell data.")
+    return (
+        "Refines a mesh over an INR checkpoint's domain (Pruning, Basic or Uniform) and outputs it as a "
+        "vtkHyperTreeGrid with the INR's value, the level and the refinement diagnostics as cell data."
+    )

@@ -5,6 +5,7 @@ schema (:mod:`inr_amr_core.settings`, through :mod:`.properties`): each setter c
 value with the current one, replaces that field of the reader's settings object, clears the
 cached results, then calls ``Modified()``, as ParaView's Python plugin examples do.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,11 @@ try:  # torch or the core's dependencies missing: the reader still registers, an
 
     IMPORT_ERROR = None
 except ImportError as _exc:
-    IMPORT_ERROR = (f"INR Checkpoint Reader: cannot import inr_amr_core ({_exc}). Start ParaView with "
-                    "'inr-amr paraview' (or 'inr-amr pvpython'), or put the project's virtual environment "
-                    "on PYTHONPATH; see the README section 'Other ParaView versions'.")
+    IMPORT_ERROR = (
+        f"INR Checkpoint Reader: cannot import inr_amr_core ({_exc}). Start ParaView with "
+        "'inr-amr paraview' (or 'inr-amr pvpython'), or put the project's virtual environment "
+        "on PYTHONPATH; see the README section 'Other ParaView versions'."
+    )
 
 __all__ = ["INRCheckpointReader"]
 
@@ -66,7 +69,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         self._last_error = ""
 
     # ------------------------------------------------------------------ properties
-    def SetFileName(self, name: str) -> None:  # noqa: N802 (ParaView's naming)
+    def SetFileName(self, name: str) -> None:
         if (name or "") != self._file:
             self._file = name or ""
             self._reopen()
@@ -95,16 +98,16 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         # the series only changes which times are advertised; results are keyed by time
         self.Modified()
 
-    def GetTimestepValues(self) -> list[float]:  # noqa: N802
+    def GetTimestepValues(self) -> list[float]:
         return self._timesteps()
 
-    def GetCacheHits(self) -> int:  # noqa: N802
+    def GetCacheHits(self) -> int:
         return self._session.hits if self._session is not None else 0
 
-    def GetRefinements(self) -> int:  # noqa: N802
+    def GetRefinements(self) -> int:
         return self._session.misses if self._session is not None else 0
 
-    def GetLastError(self) -> str:  # noqa: N802
+    def GetLastError(self) -> str:
         return self._last_error
 
     # ------------------------------------------------------------------ helpers
@@ -127,13 +130,13 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             return []
         try:
             found = self._time_range()
-        except Exception as exc:  # reported again by RequestData; the time slider just stays empty
+        except Exception as exc:  # noqa: BLE001  (reported again by RequestData; the time slider stays empty)
             self._last_error = str(exc)
             return []
         return [] if found is None else self.series.values(found[1], found[2])
 
     # ------------------------------------------------------------------ pipeline
-    def RequestInformation(self, request, inInfo, outInfo):  # noqa: N802, N803
+    def RequestInformation(self, request, inInfo, outInfo):
         info = outInfo.GetInformationObject(0)
         info.Remove(vtkStreamingDemandDrivenPipeline.TIME_STEPS())
         info.Remove(vtkStreamingDemandDrivenPipeline.TIME_RANGE())
@@ -144,7 +147,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         info.Set(vtkAlgorithm.CAN_HANDLE_PIECE_REQUEST(), 1)
         return 1
 
-    def RequestData(self, request, inInfo, outInfo):  # noqa: N802, N803
+    def RequestData(self, request, inInfo, outInfo):
         output = vtkHyperTreeGrid.GetData(outInfo)
         info = outInfo.GetInformationObject(0)
         self._last_error = ""
@@ -170,18 +173,28 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
                 n_roots = math.prod(settings.root_grid or (1,))
                 roots = share_of_roots(n_roots, piece, pieces).tolist()
             self.SetProgressText("INR refinement")
-            progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))  # noqa: E731
-            result, hit = self._session.result(settings, roots, progress=progress,
-                                               cancel=lambda: bool(self.GetAbortExecute()))
+            progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
+            result, hit = self._session.result(
+                settings, roots, progress=progress, cancel=lambda: bool(self.GetAbortExecute())
+            )
             htg = result_to_hypertreegrid(result, roots=roots)
             if log.handlers:
                 digest = int(np.bitwise_xor.reduce(result.tree.element_ids())) if result.tree.n_leaves else 0
-                log.info("piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x cache_hit=%s seconds=%.3f", piece, pieces,
-                         time, result.tree.n_leaves, result.dofs, digest, hit, result.seconds)
+                log.info(
+                    "piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x cache_hit=%s seconds=%.3f",
+                    piece,
+                    pieces,
+                    time,
+                    result.tree.n_leaves,
+                    result.dofs,
+                    digest,
+                    hit,
+                    result.seconds,
+                )
             output.ShallowCopy(htg)
             if result.space.fixed and time is not None:
                 output.GetInformation().Set(vtkDataObject.DATA_TIME_STEP(), time)
-        except Exception as exc:  # any failure: a clear message and an empty output, never a crash
+        except Exception as exc:  # noqa: BLE001  (any failure: a clear message and an empty output, never a crash)
             output.Initialize()
             kind = type(exc).__name__
             detail = "" if kind in _EXPECTED_ERRORS else "\n" + traceback.format_exc()
@@ -204,5 +217,9 @@ for _binding in BINDINGS:
 
 # registered after the setters exist: the decorator reads the class as it is now
 INRCheckpointReader = smproxy.reader(  # type: ignore[misc]
-    name="INRCheckpointReader", label="INR Checkpoint Reader", extensions="pt pth ckpt",
-    file_description="INR checkpoint (PyTorch)", support_reload=False)(INRCheckpointReader)
+    name="INRCheckpointReader",
+    label="INR Checkpoint Reader",
+    extensions="pt pth ckpt",
+    file_description="INR checkpoint (PyTorch)",
+    support_reload=False,
+)(INRCheckpointReader)

@@ -4,6 +4,7 @@ For each time step it writes the adaptive vtkHyperTreeGrid (.htg) and slice scre
 edges (x = 0 and y = 0); then it compares Uniform, Basic and Pruning at the last time step (total
 RMSE against DOFs, the paper's Figure 3) and writes a JSON report. Everything goes to one folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,14 +15,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from inr_amr_views import finish, htg_slice, reader_proxy, render_with_edges  # noqa: E402
-from paraview import servermanager as sm  # noqa: E402
+from inr_amr_views import finish, htg_slice, reader_proxy, render_with_edges
+from paraview import servermanager as sm
 
-from inr_amr_core import RefinementSettings, load_inr  # noqa: E402
-from inr_amr_apps.experiments import compare_methods  # noqa: E402
-from inr_amr_core.fileio import write_json  # noqa: E402
-from inr_amr_apps.plotting import plot_error_vs_dofs  # noqa: E402
-from inr_amr_core.vtk import write_htg  # noqa: E402
+from inr_amr_apps.experiments import compare_methods
+from inr_amr_apps.plotting import plot_error_vs_dofs
+from inr_amr_core import RefinementSettings, load_inr
+from inr_amr_core.fileio import write_json
+from inr_amr_core.vtk import write_htg
 
 
 def main(argv=None) -> int:
@@ -56,8 +57,14 @@ def main(argv=None) -> int:
         tag = meshes[t][0]
         for axis in ("x", "y"):
             png = os.path.join(args.output, f"slice_{axis}0_{tag}.png")
-            secs = render_with_edges(htg_slice(reader, axis, 0.0), png, axis=axis, time=t, value_range=value_range,
-                                     title=f"Pruning AMR, {axis} = 0, t = {t:+.1f} ({step['leaves']} leaves)")
+            secs = render_with_edges(
+                htg_slice(reader, axis, 0.0),
+                png,
+                axis=axis,
+                time=t,
+                value_range=value_range,
+                title=f"Pruning AMR, {axis} = 0, t = {t:+.1f} ({step['leaves']} leaves)",
+            )
             step[f"slice_{axis}_png"] = png
             step[f"slice_{axis}_seconds"] = secs
             files.append(png)
@@ -66,13 +73,18 @@ def main(argv=None) -> int:
     inr = load_inr(args.checkpoint)
     cmp_cfg = cfg["compare"]
     base = RefinementSettings(**cmp_cfg["settings"])
-    per_method = {m: base.replace(method=m, time=times[-1], **cmp_cfg.get("per_method", {}).get(m, {}))
-                  for m in ("uniform", "basic", "pruning")}
+    per_method = {
+        m: base.replace(method=m, time=times[-1], **cmp_cfg.get("per_method", {}).get(m, {}))
+        for m in ("uniform", "basic", "pruning")
+    }
     t0 = time.perf_counter()
     comparison = compare_methods(inr, per_method, rmse_samples=cmp_cfg["rmse_samples"])
     compare_seconds = time.perf_counter() - t0
-    plot = plot_error_vs_dofs(comparison.curves(), os.path.join(args.output, "error_vs_dofs.png"),
-                              title=f"{os.path.basename(args.checkpoint)} at t = {times[-1]:+.1f}: RMSE vs DOFs")
+    plot = plot_error_vs_dofs(
+        comparison.curves(),
+        os.path.join(args.output, "error_vs_dofs.png"),
+        title=f"{os.path.basename(args.checkpoint)} at t = {times[-1]:+.1f}: RMSE vs DOFs",
+    )
     files.append(str(plot))
     for m, rows in comparison.table().items():
         last = rows[-1]

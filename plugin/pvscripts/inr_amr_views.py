@@ -2,11 +2,13 @@
 
 Kept out of ``plugin/`` itself so that ParaView's plugin search path does not take it for a plugin.
 """
+
 from __future__ import annotations
 
+import contextlib
 import time as time_module
 
-from paraview.simple import (  # noqa: F401  (paraview.simple must be imported in the GUI's namespace too)
+from paraview.simple import (
     ColorBy,
     CreateRenderView,
     GetColorTransferFunction,
@@ -76,8 +78,18 @@ def look_along(view, axis: str | None) -> None:
     view.ResetCamera()
 
 
-def render_with_edges(source, path: str, *, array: str = "value", axis: str | None = None, time: float | None = None,
-                      size=(900, 800), title: str | None = None, value_range=None, colormap: str = "Viridis (matplotlib)"):
+def render_with_edges(
+    source,
+    path: str,
+    *,
+    array: str = "value",
+    axis: str | None = None,
+    time: float | None = None,
+    size=(900, 800),
+    title: str | None = None,
+    value_range=None,
+    colormap: str = "Viridis (matplotlib)",
+):
     """Render ``source`` as a surface with mesh edges coloured by a cell array; save a PNG.
 
     Parameters
@@ -101,10 +113,8 @@ def render_with_edges(source, path: str, *, array: str = "value", axis: str | No
     view.ViewSize = list(size)
     view.OrientationAxesVisibility = 1
     view.Background = [1.0, 1.0, 1.0]
-    try:
+    with contextlib.suppress(AttributeError):
         view.UseColorPaletteForBackground = 0
-    except AttributeError:
-        pass
     if time is not None:
         view.ViewTime = time
     disp = show_with_edges(source, view, array)
@@ -130,4 +140,3 @@ def render_with_edges(source, path: str, *, array: str = "value", axis: str | No
     Render(view)
     SaveScreenshot(path, view, ImageResolution=list(size))
     return time_module.perf_counter() - t0
-

@@ -2,18 +2,20 @@
 
 Usage: pvbatch render_htg.py JOBS.json, with {"jobs": [{"htg", "png", "axis", "title"}...], "range": [lo, hi]}.
 """
+
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from inr_amr_views import finish, htg_slice, render_with_edges  # noqa: E402
-from paraview.simple import OpenDataFile  # noqa: E402
+from inr_amr_views import finish, htg_slice, render_with_edges
+from paraview.simple import OpenDataFile
 
 
 def main(path):
-    spec = json.load(open(path))
+    with open(path) as fh:
+        spec = json.load(fh)
     for job in spec["jobs"]:
         src = OpenDataFile(job["htg"])
         shown = htg_slice(src, job["axis"], 0.0) if job["axis"] else src

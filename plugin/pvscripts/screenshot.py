@@ -4,6 +4,7 @@ Usage (the launcher loads the plugin):
     xvfb-run -a inr-amr pvbatch plugin/pvscripts/screenshot.py CHECKPOINT OUT.png [--axis x] [--position 0]
         [--time 1] [--prop Name=Value ...] [--timing OUT.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from inr_amr_views import finish, htg_slice, reader_proxy, render_with_edges  # noqa: E402
+from inr_amr_views import finish, htg_slice, reader_proxy, render_with_edges
 
 
 def _value(text: str):
@@ -46,8 +47,14 @@ def main(argv=None) -> int:
     if args.timing:
         reader.UpdatePropertyInformation()
         with open(args.timing, "w") as fh:
-            json.dump({"apply_to_image_seconds": total, "render_seconds": render_seconds,
-                       "refinements": int(reader.GetProperty("Refinements").GetData())}, fh)
+            json.dump(
+                {
+                    "apply_to_image_seconds": total,
+                    "render_seconds": render_seconds,
+                    "refinements": int(reader.GetProperty("Refinements").GetData()),
+                },
+                fh,
+            )
     print(f"wrote {args.output} ({total:.2f} s from Apply to image)")
     return 0
 

@@ -3,6 +3,7 @@
 Used by ``sitecustomize.py`` (at interpreter start, for the launchers, the GUI and MPI ranks) and by
 the plugin's entry file (for Load New / LoadPlugin). An installed package needs none of it.
 """
+
 import importlib.util
 import os
 import sys
@@ -14,8 +15,9 @@ PACKAGE = "inr_amr_paraview"
 def register() -> None:
     """Import ``plugin/`` as the package ``inr_amr_paraview``, and put the checkout on the path, if needed."""
     if importlib.util.find_spec(PACKAGE) is None:
-        spec = importlib.util.spec_from_file_location(PACKAGE, os.path.join(PLUGIN_DIR, "__init__.py"),
-                                                      submodule_search_locations=[PLUGIN_DIR])
+        spec = importlib.util.spec_from_file_location(
+            PACKAGE, os.path.join(PLUGIN_DIR, "__init__.py"), submodule_search_locations=[PLUGIN_DIR]
+        )
         package = importlib.util.module_from_spec(spec)
         sys.modules[PACKAGE] = package
         spec.loader.exec_module(package)

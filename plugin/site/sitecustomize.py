@@ -7,6 +7,7 @@ imported before the plugin. ``getfullargspec`` returns a superset with the same 
 It also makes the ParaView layer importable from a checkout (:mod:`inr_amr_paths`), which the
 compiled plugin and every MPI rank need.
 """
+
 import inspect
 import os
 import sys
@@ -14,7 +15,7 @@ import sys
 if not hasattr(inspect, "getargspec"):
     inspect.getargspec = inspect.getfullargspec
 
-import inr_amr_paths  # noqa: E402  (this folder is on sys.path)
+import inr_amr_paths
 
 inr_amr_paths.register()
 

@@ -4,6 +4,7 @@ The compiled plugin (CMakeLists.txt) registers the proxy from that XML; a test c
 exactly what the Python plugin (its properties generated from the parameter schema) declares.
 Usage: ``inr-amr pvpython plugin/tools/export_xml.py [OUT.xml]``.
 """
+
 import inspect
 import os
 import sys
@@ -12,7 +13,7 @@ import xml.dom.minidom
 if not hasattr(inspect, "getargspec"):
     inspect.getargspec = inspect.getfullargspec
 
-from paraview.detail.pythonalgorithm import get_plugin_xmls, load_plugin  # noqa: E402
+from paraview.detail.pythonalgorithm import get_plugin_xmls, load_plugin
 
 PLUGIN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # plugin/
 
@@ -22,8 +23,10 @@ def proxy_xml() -> str:
     (xml_text,) = get_plugin_xmls(module)
     pretty = xml.dom.minidom.parseString(xml_text).toprettyxml(indent="  ")
     lines = [line.rstrip() for line in pretty.splitlines() if line.strip()]
-    header = ("<!-- Generated from the parameter schema (inr_amr_core/settings.py) through plugin/properties.py "
-              "by plugin/tools/export_xml.py; do not edit by hand. -->")
+    header = (
+        "<!-- Generated from the parameter schema (inr_amr_core/settings.py) through plugin/properties.py "
+        "by plugin/tools/export_xml.py; do not edit by hand. -->"
+    )
     return "\n".join([lines[0], header, *lines[1:]]) + "\n"
 
 

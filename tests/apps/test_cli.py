@@ -1,4 +1,5 @@
 """The ``inr-amr`` command, run as a real subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,30 @@ def test_info(hos_path):
 
 
 def test_refine_writes_outputs(tmp_path, hos_path):
-    out = run_cli("refine", hos_path, "--method", "pruning", "-T", "0.1", "-P", "0.09", "--eps", "1e-3",
-                  "--max-it", "5", "--max-dofs", "2000", "--rmse-samples", "10000",
-                  "-o", tmp_path / "h.htg", "--report", tmp_path / "h.json", "--vtu", tmp_path / "h.vtu")
+    out = run_cli(
+        "refine",
+        hos_path,
+        "--method",
+        "pruning",
+        "-T",
+        "0.1",
+        "-P",
+        "0.09",
+        "--eps",
+        "1e-3",
+        "--max-it",
+        "5",
+        "--max-dofs",
+        "2000",
+        "--rmse-samples",
+        "10000",
+        "-o",
+        tmp_path / "h.htg",
+        "--report",
+        tmp_path / "h.json",
+        "--vtu",
+        tmp_path / "h.vtu",
+    )
     assert out.returncode == 0, out.stderr
     assert "RMSE" in out.stdout and "wrote htg" in out.stdout
     assert "%" in out.stderr  # the progress line
@@ -36,16 +58,44 @@ def test_refine_writes_outputs(tmp_path, hos_path):
 
 def test_refine_4d_at_time(tmp_path):
     ckpt = save_ct_checkpoint(ct_like_inr(width=16, layers=2, features=8), tmp_path / "ct.pt")
-    out = run_cli("refine", ckpt, "--time", "0.5", "--method", "basic", "--tau", "0.05", "--max-it", "2",
-                  "--uniform-refinements", "1", "--report", tmp_path / "r.json", "-q")
+    out = run_cli(
+        "refine",
+        ckpt,
+        "--time",
+        "0.5",
+        "--method",
+        "basic",
+        "--tau",
+        "0.05",
+        "--max-it",
+        "2",
+        "--uniform-refinements",
+        "1",
+        "--report",
+        tmp_path / "r.json",
+        "-q",
+    )
     assert out.returncode == 0, out.stderr
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["slice"]["axes"] == ["x", "y", "z"] and rep["slice"]["fixed"] == {"t": 0.5}
 
 
 def test_compare_writes_plot_and_table(tmp_path, hos_path):
-    out = run_cli("compare", hos_path, "--max-it", "4", "--max-dofs", "1500", "--rmse-samples", "5000",
-                  "--plot", tmp_path / "c.png", "--report", tmp_path / "c.json", "-q")
+    out = run_cli(
+        "compare",
+        hos_path,
+        "--max-it",
+        "4",
+        "--max-dofs",
+        "1500",
+        "--rmse-samples",
+        "5000",
+        "--plot",
+        tmp_path / "c.png",
+        "--report",
+        tmp_path / "c.json",
+        "-q",
+    )
     assert out.returncode == 0, out.stderr
     rep = json.loads((tmp_path / "c.json").read_text())
     assert set(rep["iterations"]) == {"uniform", "basic", "pruning"}
@@ -79,3 +129,49 @@ def test_info_on_embedded_checkpoints():
         out = run_cli("info", DATA / name, "--json")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["layout"] == layout
+
+
+def test_options_are_generated_from_the_schema(capsys):
+    import pytest
+
+    from inr_amr_apps.cli import build_parser, settings_from_args
+    from inr_amr_core.settings import RefinementSettings, parameters
+
+    parser = build_parser()
+    refine = parser._subparsers._group_actions[0].choices["refine"]
+    options = {a.dest: a for a in refine._actions}
+    for s in parameters(RefinementSettings):
+        if s.cli:
+            assert s.cli in options[s.name].option_strings and options[s.name].help == s.help(), s.name
+    # nothing given: exactly the schema's defaults
+    assert settings_from_args(parser.parse_args(["refine", "x.pt"])) == RefinementSettings()
+    args = parser.parse_args(
+        [
+            "refine",
+            "x.pt",
+            "-T",
+            "0.5",
+            "--fix",
+            "z=1",
+            "--fix",
+            "y=0",
+            "--root-grid",
+            "2,2",
+            "--max-dofs",
+            "0",
+            "--exact-diagnostics",
+            "-m",
+            "basic",
+        ]
+    )
+    assert settings_from_args(args) == RefinementSettings(
+        threshold=0.5,
+        fixed_inputs={"z": 1, "y": 0},
+        root_grid=(2, 2),
+        max_dofs=None,
+        exact_diagnostics=True,
+        method="basic",
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["refine", "x.pt", "-P", "2"])
+    assert "proportion (P) must be in (0, 1], got 2" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """The README's promises: its first two commands, the CI entry point, the documented subcommands."""
+
 from __future__ import annotations
 
 import re

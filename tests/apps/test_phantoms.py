@@ -1,4 +1,5 @@
 """Phantom geometry and values, the trained demo checkpoints, and a quick training smoke test."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from inr_amr_core import load_inr
-from inr_amr_apps.resources import data_dir
 from inr_amr_apps.phantoms import (
     compressed_cube,
     compressed_cube_regions,
@@ -19,7 +18,9 @@ from inr_amr_apps.phantoms import (
     log_pile_regions,
     sin_corner,
 )
+from inr_amr_apps.resources import data_dir
 from inr_amr_apps.training import DEMOS, ct_architecture, relu_mlp_2d, train_demo, train_inr
+from inr_amr_core import load_inr
 
 DATA = data_dir()
 
@@ -107,7 +108,7 @@ def test_hole_shrinks_and_cube_bulges():
     assert r["cube"].tolist() == [False, True, False]
     # the top face domes outward: above the original top face at t = 1, air at t = -1
     r = compressed_cube_regions(pts([-1, 0.515, 0, 0.3], [1, 0.515, 0, 0.3], [1, 0.515, 0.39, 0.39]))
-    assert r["cube"].tolist() == [False, True, False]   # not at the corner, where the dome is flat
+    assert r["cube"].tolist() == [False, True, False]  # not at the corner, where the dome is flat
 
 
 def test_cube_regions_partition_and_values(rng):
@@ -121,7 +122,7 @@ def test_cube_regions_partition_and_values(rng):
     assert v.min() >= 0.0 and v.max() <= 0.1 + 1e-12
     # values follow the sharp geometry except in a thin smoothing layer
     assert np.median(v[r["cube"]]) > 0.099 and np.mean(v[r["cube"]]) > 0.09
-    assert 0.05 < np.median(v[r["plates"]]) <= 0.0601   # 0.1 thin: the smoothing shows in its middle
+    assert 0.05 < np.median(v[r["plates"]]) <= 0.0601  # 0.1 thin: the smoothing shows in its middle
     assert np.median(v[r["air"]]) < 1e-4 and np.mean(v[r["air"]]) < 0.005
     # deep in each region
     far = compressed_cube(pts([0, 0.9, 0.9, 0.9], [1, 0.0, -0.28, 0.0], [-1, 0.0, 0.0, -0.55]))
@@ -159,13 +160,13 @@ def test_z_slices_alternate_orientation(layer):
     yy, xx = np.meshgrid(g, g, indexing="ij")
     p = np.stack([np.full(yy.size, -1.0), np.full(yy.size, z), yy.ravel(), xx.ravel()], axis=1)
     r = log_pile_regions(p)
-    log = r["log"].reshape(61, 61)            # [y index, x index]
+    log = r["log"].reshape(61, 61)  # [y index, x index]
     assert 0.2 < log.mean() < 0.9
     key = "log_x" if layer % 2 == 0 else "log_y"
-    assert r[key].sum() == r["log"].sum()      # only this layer's orientation at its axis height
-    if layer % 2 == 0:                         # logs along x: the pattern varies with y only
+    assert r[key].sum() == r["log"].sum()  # only this layer's orientation at its axis height
+    if layer % 2 == 0:  # logs along x: the pattern varies with y only
         assert (log == log[:, :1]).all() and not (log == log[:1, :]).all()
-    else:                                      # logs along y: varies with x only
+    else:  # logs along y: varies with x only
         assert (log == log[:1, :]).all() and not (log == log[:, :1]).all()
 
 
@@ -189,8 +190,9 @@ def test_log_pile_compresses_and_sags():
     assert r["log"].tolist() == [True, False]
     # at t = 1 the top layer's axis sags by 0.04 in the middle of the log, not at its clipped end
     sag = 0.04
-    r = log_pile_regions(pts([1, h1[5] - sag, 0.0, 0.125], [1, h1[5] + 0.06, 0.0, 0.125],
-                             [1, h1[5] + 0.06, 0.7, 0.125]))
+    r = log_pile_regions(
+        pts([1, h1[5] - sag, 0.0, 0.125], [1, h1[5] + 0.06, 0.0, 0.125], [1, h1[5] + 0.06, 0.7, 0.125])
+    )
     assert r["log"].tolist() == [True, False, True]
 
 
@@ -199,21 +201,21 @@ def test_log_pile_noise(rng):
     r = log_pile_regions(p)
     n = log_pile_noise(p)
     v = log_pile(p)
-    assert np.all(n[r["log"]] == 0.0)                  # exactly zero inside the object
+    assert np.all(n[r["log"]] == 0.0)  # exactly zero inside the object
     air = r["air"]
     assert np.count_nonzero(n[air]) > 0.9 * air.sum()  # present around it
     assert 0.001 < np.sqrt(np.mean(n[air] ** 2)) < 0.01
-    assert np.abs(n).max() < 0.03                       # about 10-20% of the log value at most
+    assert np.abs(n).max() < 0.03  # about 10-20% of the log value at most
     rho = np.hypot(p[:, 2], p[:, 3])
     near = air & (rho < 0.8) & (np.abs(p[:, 1]) < 0.4)
     far = rho > 1.3
-    assert np.abs(n[far]).mean() < 0.3 * np.abs(n[near]).mean()   # fades away from the object
+    assert np.abs(n[far]).mean() < 0.3 * np.abs(n[near]).mean()  # fades away from the object
     # deterministic and pointwise (no dependence on the batch it comes in)
     np.testing.assert_allclose(log_pile_noise(p[:100]), n[:100], rtol=0, atol=1e-12)
     np.testing.assert_allclose(log_pile_noise(p[7:8]), n[7:8], rtol=0, atol=1e-12)
     # values: logs 0.10, background around 0
     assert v.min() > -0.03 and v.max() <= 0.1 + 1e-12
-    assert np.median(v[r["log"]]) > 0.07                # logs are thin (radius 0.085): edges show
+    assert np.median(v[r["log"]]) > 0.07  # logs are thin (radius 0.085): edges show
     axes = pts([-1, -0.375, 0.125, 0.0], [1, log_pile_layer_heights(1.0)[2] - 0.016, -0.375, 0.1])
     assert np.all(log_pile(axes) > 0.099)
     assert abs(np.median(v[air])) < 0.005
@@ -247,24 +249,25 @@ def test_trained_checkpoint_loads_and_fits(name):
 # ------------------------------------------------------------------------------------ training smoke tests
 def test_training_decreases_the_error_and_leaves_global_rng_alone():
     torch_state = torch.random.get_rng_state()
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002  (the legacy global state is what must stay untouched)
     start = relu_mlp_2d(3)
     before = [w.clone() for w in start.weights]
     seen = []
     threads = torch.get_num_threads()
-    trained, report = train_inr(sin_corner, start, steps=300, batch_size=256, lr=1e-2, seed=5,
-                                progress=lambda f, m: seen.append(f), threads=1)
-    assert torch.get_num_threads() == threads and report["threads"] == 1   # restored afterwards
+    trained, report = train_inr(
+        sin_corner, start, steps=300, batch_size=256, lr=1e-2, seed=5, progress=lambda f, m: seen.append(f), threads=1
+    )
+    assert torch.get_num_threads() == threads and report["threads"] == 1  # restored afterwards
     assert report["fit_rmse"] < 0.75 * report["initial_rmse"]
     history = [loss for _, loss in report["loss_history"]]
     assert np.mean(history[-10:]) < 0.5 * np.mean(history[:3])
     assert seen and seen[-1] == 1.0 and all(0 < f <= 1 for f in seen)
-    assert all(torch.equal(a, b) for a, b in zip(before, start.weights))    # input INR untouched
+    assert all(torch.equal(a, b) for a, b in zip(before, start.weights))  # input INR untouched
     assert trained.input_names == ("x", "y") and trained.domain == start.domain
     assert trained.metadata["phantom"] == "sin_corner"
     assert trained.metadata["fit_rmse"] == pytest.approx(report["fit_rmse"])
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
     # same seed, same result
     again, _ = train_inr(sin_corner, relu_mlp_2d(3), steps=300, batch_size=256, lr=1e-2, seed=5, threads=1)

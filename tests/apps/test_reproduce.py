@@ -1,4 +1,5 @@
 """The reproduction runner's analysis (independent arithmetic) and a quick end-to-end run."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ def test_dofs_to_reach_interpolates_in_log_log():
     curve = [(100, 1e-1), (1000, 1e-2), (10000, 1e-3)]
     assert dofs_to_reach(curve, 1e-2) == pytest.approx(1000)
     # halfway in log between 1e-1 and 1e-2 is 10^-1.5, reached at 10^2.5 DOFs
-    assert dofs_to_reach(curve, 10 ** -1.5) == pytest.approx(10 ** 2.5)
+    assert dofs_to_reach(curve, 10**-1.5) == pytest.approx(10**2.5)
     assert dofs_to_reach(curve, 1e-4) is None
     assert dofs_to_reach(curve, 1.0) == 100
 
@@ -26,8 +27,10 @@ def test_crossings_pick_common_targets():
     assert c["dofs_to_reach_common_rmse"]["a"] == pytest.approx(1000)
     assert c["dofs_to_reach_common_rmse"]["b"] == pytest.approx(400)
     assert c["common_dofs"] == 800  # the smaller of the largest DOF counts
-    expected_a = math.exp(math.log(0.1) + (math.log(800) - math.log(100)) / (math.log(1000) - math.log(100))
-                          * (math.log(0.01) - math.log(0.1)))
+    expected_a = math.exp(
+        math.log(0.1)
+        + (math.log(800) - math.log(100)) / (math.log(1000) - math.log(100)) * (math.log(0.01) - math.log(0.1))
+    )
     assert c["rmse_at_common_dofs"]["a"] == pytest.approx(expected_a)
     assert c["rmse_at_common_dofs"]["b"] == pytest.approx(0.004)
     assert best_rmse_within(curves["b"], 500) == pytest.approx(0.01)

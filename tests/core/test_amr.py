@@ -1,6 +1,8 @@
 """The refinement loop: determinism, budgets, criteria semantics, slicing, partitions, progress."""
+
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -19,8 +21,18 @@ from inr_amr_core import (
 from inr_amr_core.criteria import RelativeError
 from inr_amr_core.metrics import ReferenceSample
 
-PAPER_2D = dict(threshold=0.1, proportion=0.09, eps=1e-3, tau=0.1, id_samples=256, error_samples=32,
-                uniform_refinements=2, max_iterations=9, max_dofs=10_000, device="cpu")
+PAPER_2D = dict(
+    threshold=0.1,
+    proportion=0.09,
+    eps=1e-3,
+    tau=0.1,
+    id_samples=256,
+    error_samples=32,
+    uniform_refinements=2,
+    max_iterations=9,
+    max_dofs=10_000,
+    device="cpu",
+)
 
 
 def leaf_set(result):
@@ -37,8 +49,9 @@ def test_same_seed_same_mesh(hos):
 def test_seed_changes_samples(hos):
     a = refine(hos, method="pruning", **{**PAPER_2D, "max_iterations": 6})
     c = refine(hos, method="pruning", seed=99, **{**PAPER_2D, "max_iterations": 6})
-    assert not np.array_equal(a.diagnostics["kept_proportion"], c.diagnostics["kept_proportion"]) \
-        or leaf_set(a) != leaf_set(c)
+    assert not np.array_equal(a.diagnostics["kept_proportion"], c.diagnostics["kept_proportion"]) or leaf_set(
+        a
+    ) != leaf_set(c)
 
 
 @pytest.mark.parametrize("method", ["uniform", "basic", "pruning"])
@@ -66,7 +79,7 @@ def test_uniform_is_uniform(hos):
 def test_only_new_children_are_tested(hos):
     res = refine(hos, method="pruning", **PAPER_2D)
     rows = res.iterations
-    for prev, cur in zip(rows[1:-1], rows[2:]):
+    for prev, cur in itertools.pairwise(rows[1:]):
         # the leaves tested in an iteration are exactly the children created by the previous one
         assert cur["tested"] == prev["refined"] * 4
     done_or_new = res.done | (res.tested_iteration == -1) | (res.tested_iteration == rows[-1]["iteration"])
@@ -81,15 +94,19 @@ def test_basic_decisions_match_independent_computation(hos):
     stream = SampleStream(0)
     u = stream.unit_samples(tree.element_ids(), 32, 2, "basic")
     lo, hi = tree.leaf_bounds()
-    rel = RelativeError("floored", RefinementSettings().error_floor, scale=float(np.sqrt(np.mean(hos.evaluate(
-        stream.points_in_domain(np.zeros(2), np.ones(2), 4096, "probe"))[:, 0] ** 2))))
+    rel = RelativeError(
+        "floored",
+        RefinementSettings().error_floor,
+        scale=float(
+            np.sqrt(np.mean(hos.evaluate(stream.points_in_domain(np.zeros(2), np.ones(2), 4096, "probe"))[:, 0] ** 2))
+        ),
+    )
     refined_expected = 0
     for i in range(tree.n_leaves):
         corners = np.array([[lo[i, 0], lo[i, 1]], [hi[i, 0], lo[i, 1]], [lo[i, 0], hi[i, 1]], [hi[i, 0], hi[i, 1]]])
         cv = hos.evaluate(corners)[:, 0]
         pts = lo[i] + u[i] * (hi[i] - lo[i])
-        interp = RegularGridInterpolator(([lo[i, 0], hi[i, 0]], [lo[i, 1], hi[i, 1]]),
-                                         cv.reshape(2, 2, order="F"))(pts)
+        interp = RegularGridInterpolator(([lo[i, 0], hi[i, 0]], [lo[i, 1], hi[i, 1]]), cv.reshape(2, 2, order="F"))(pts)
         f = hos.evaluate(pts)[:, 0]
         err = np.mean(np.abs(f - interp) / np.maximum(np.abs(f), rel.denominator_floor))
         assert res.iterations[1]["tested"] == tree.n_leaves
@@ -130,17 +147,33 @@ def test_time_slice_and_fixed_inputs():
     full = np.column_stack([np.full(len(centers), 0.7), centers[:, 2], centers[:, 1], centers[:, 0]])
     np.testing.assert_allclose(res.leaf_values(), inr.evaluate(full)[:, 0], rtol=1e-6, atol=1e-7)
     # any input can be fixed: refine (t, x) at fixed y, z
-    res2 = refine(inr, method="uniform", space_inputs=("x", "t"), fixed_inputs={"y": 0.1, "z": -0.2},
-                  uniform_refinements=1, max_iterations=0, device="cpu")
+    res2 = refine(
+        inr,
+        method="uniform",
+        space_inputs=("x", "t"),
+        fixed_inputs={"y": 0.1, "z": -0.2},
+        uniform_refinements=1,
+        max_iterations=0,
+        device="cpu",
+    )
     assert res2.tree.d == 2 and res2.space.axis_names == ("x", "t")
     with pytest.raises(ValueError, match="outside the domain"):
         refine(inr, time=3.0, max_iterations=0)
 
 
 def test_root_partition_union_equals_serial(ct_inr):
-    settings = RefinementSettings(method="pruning", threshold=1e-3, proportion=0.3, root_grid=(2, 2, 1),
-                                  uniform_refinements=1, max_iterations=2, max_dofs=None, device="cpu",
-                                  id_samples=64, error_samples=16)
+    settings = RefinementSettings(
+        method="pruning",
+        threshold=1e-3,
+        proportion=0.3,
+        root_grid=(2, 2, 1),
+        uniform_refinements=1,
+        max_iterations=2,
+        max_dofs=None,
+        device="cpu",
+        id_samples=64,
+        error_samples=16,
+    )
     serial = refine(ct_inr, settings, time=0.0)
     parts = [refine(ct_inr, settings, time=0.0, roots=r) for r in ([0, 3], [1], [2])]
     union = set().union(*(leaf_set(p) for p in parts))
@@ -152,7 +185,7 @@ def test_progress_and_cancel(hos):
     seen = []
     refine(hos, method="pruning", progress=lambda f, m: seen.append(f), **{**PAPER_2D, "max_iterations": 4})
     assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
-    assert all(b >= a - 1e-12 for a, b in zip(seen, seen[1:]))
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(seen))
     event = threading.Event()
     event.set()
     with pytest.raises(RefinementCancelled):

@@ -1,4 +1,5 @@
 """Every checkpoint layout round-trips; every kind of bad file gets its own clear error."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from helpers import ct_like_inr, random_mlp
-from inr_amr_core import CheckpointError, INR, Activation, load_inr, save_ct_checkpoint, save_inr
+from inr_amr_core import INR, Activation, CheckpointError, load_inr, save_ct_checkpoint, save_inr
 
 POINTS = np.random.default_rng(0).random((200, 2))
 
@@ -53,9 +54,12 @@ def test_lists_layout_roundtrip(tmp_path, containers):
     w, b = random_mlp([2, 8, 8, 1], seed=1)
     acts = [torch.nn.Tanh(), torch.nn.SiLU(), torch.nn.Identity()]
     if containers == "torch":
-        payload = {"weights_list": torch.nn.ParameterList([torch.nn.Parameter(x) for x in w]),
-                   "bias_list": torch.nn.ParameterList([torch.nn.Parameter(x) for x in b]),
-                   "act_list": torch.nn.ModuleList(acts), "gauss": torch.nn.Parameter(torch.empty(0))}
+        payload = {
+            "weights_list": torch.nn.ParameterList([torch.nn.Parameter(x) for x in w]),
+            "bias_list": torch.nn.ParameterList([torch.nn.Parameter(x) for x in b]),
+            "act_list": torch.nn.ModuleList(acts),
+            "gauss": torch.nn.Parameter(torch.empty(0)),
+        }
     else:
         payload = {"weights_list": w, "bias_list": b, "act_list": acts}
     path = tmp_path / "m_lists.ckpt"
@@ -101,8 +105,14 @@ def test_ct4d_layout_roundtrip(tmp_path):
     assert back.metadata["layout"] == "ct4d"
     assert back.input_names == ("t", "z", "y", "x")
     x = np.random.default_rng(1).uniform(-1, 1, (100, 4))
-    ref = torch_reference(inr.weights, inr.biases, [torch.nn.SiLU()] * 3 + [torch.nn.Identity()], x,
-                          encoding=inr.encoding.matrix, scale=0.1)
+    ref = torch_reference(
+        inr.weights,
+        inr.biases,
+        [torch.nn.SiLU()] * 3 + [torch.nn.Identity()],
+        x,
+        encoding=inr.encoding.matrix,
+        scale=0.1,
+    )
     np.testing.assert_allclose(back.evaluate(x), ref, rtol=1e-4, atol=1e-6)
 
 
@@ -118,15 +128,24 @@ def test_ct4d_without_scale_uses_reference_default(tmp_path):
 
 
 def test_sequential_siren_with_sidecar(tmp_path):
-    net = torch.nn.Sequential(torch.nn.Linear(2, 16), Sine(30.0), torch.nn.Linear(16, 16), Sine(30.0),
-                              torch.nn.Linear(16, 1))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 16), Sine(30.0), torch.nn.Linear(16, 16), Sine(30.0), torch.nn.Linear(16, 1)
+    )
     path = tmp_path / "siren.pth"
     torch.save(net.state_dict(), path)
     with pytest.raises(CheckpointError, match="sidecar"):
         load_inr(path)
-    (tmp_path / "siren.json").write_text(json.dumps({
-        "activation": "sine", "activation_params": {"w0": 30}, "input_names": ["u", "v"],
-        "domain": [[-1, 1], [-1, 1]], "output_names": ["intensity"]}))
+    (tmp_path / "siren.json").write_text(
+        json.dumps(
+            {
+                "activation": "sine",
+                "activation_params": {"w0": 30},
+                "input_names": ["u", "v"],
+                "domain": [[-1, 1], [-1, 1]],
+                "output_names": ["intensity"],
+            }
+        )
+    )
     inr = load_inr(path)
     assert inr.metadata["layout"] == "sequential"
     assert [a.describe() for a in inr.activations] == ["sine(w0=30)", "sine(w0=30)", "identity"]
@@ -149,8 +168,13 @@ def test_sequential_with_fourier_encoding(tmp_path):
     side.write_text(json.dumps({"activations": ["gelu"], "encoding": {"type": "fourier", "key": "B"}}))
     inr = load_inr(tmp_path / "f.pt", sidecar=side)
     x = np.random.default_rng(3).random((50, 3))
-    ref = torch_reference([net[0].weight, net[2].weight], [net[0].bias, net[2].bias],
-                          [torch.nn.GELU(), torch.nn.Identity()], x, encoding=bmat)
+    ref = torch_reference(
+        [net[0].weight, net[2].weight],
+        [net[0].bias, net[2].bias],
+        [torch.nn.GELU(), torch.nn.Identity()],
+        x,
+        encoding=bmat,
+    )
     np.testing.assert_allclose(inr.evaluate(x), ref, rtol=1e-4, atol=1e-6)
 
 
@@ -167,8 +191,18 @@ def test_native_roundtrip_and_convert(tmp_path, hos):
 
 def test_unwraps_state_dict_wrapper(tmp_path):
     w, b = random_mlp([2, 4, 1])
-    torch.save({"state_dict": {"Layers.0.weight": w[0], "Layers.0.bias": b[0], "Layers.1.weight": w[1],
-                               "Layers.1.bias": b[1]}, "epoch": 3}, tmp_path / "wrapped.ckpt")
+    torch.save(
+        {
+            "state_dict": {
+                "Layers.0.weight": w[0],
+                "Layers.0.bias": b[0],
+                "Layers.1.weight": w[1],
+                "Layers.1.bias": b[1],
+            },
+            "epoch": 3,
+        },
+        tmp_path / "wrapped.ckpt",
+    )
     assert load_inr(tmp_path / "wrapped.ckpt", activations="tanh").hidden_widths == (4,)
 
 
@@ -192,7 +226,7 @@ def test_empty_and_truncated(tmp_path, hos_path):
         load_inr(tmp_path / "empty.pt")
     data = hos_path.read_bytes()
     (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="damaged|truncated|malformed"):
+    with pytest.raises(CheckpointError, match=r"damaged|truncated|malformed"):
         load_inr(tmp_path / "cut.ckpt")
 
 
@@ -207,8 +241,10 @@ def test_unknown_layout_lists_keys(tmp_path):
 def test_layer_shape_mismatch_names_layer(tmp_path):
     w, b = random_mlp([2, 8, 8, 1])
     w[2] = torch.zeros(1, 5)
-    torch.save({"weights_list": w, "bias_list": b, "act_list": [torch.nn.ReLU()] * 2 + [torch.nn.Identity()]},
-               tmp_path / "bad.ckpt")
+    torch.save(
+        {"weights_list": w, "bias_list": b, "act_list": [torch.nn.ReLU()] * 2 + [torch.nn.Identity()]},
+        tmp_path / "bad.ckpt",
+    )
     with pytest.raises(CheckpointError, match=r"layer 2: weight expects 5 inputs but layer 1 gives 8"):
         load_inr(tmp_path / "bad.ckpt")
 
@@ -216,17 +252,20 @@ def test_layer_shape_mismatch_names_layer(tmp_path):
 def test_nan_weights(tmp_path):
     w, b = random_mlp([2, 8, 1])
     w[1][0, 3] = float("nan")
-    torch.save({"weights_list": w, "bias_list": b, "act_list": [torch.nn.ReLU(), torch.nn.Identity()]},
-               tmp_path / "nan.ckpt")
+    torch.save(
+        {"weights_list": w, "bias_list": b, "act_list": [torch.nn.ReLU(), torch.nn.Identity()]}, tmp_path / "nan.ckpt"
+    )
     with pytest.raises(CheckpointError, match="layer 1: weights or bias contain NaN or Inf"):
         load_inr(tmp_path / "nan.ckpt")
 
 
 def test_unsupported_activation(tmp_path):
     w, b = random_mlp([2, 8, 1])
-    torch.save({"weights_list": w, "bias_list": b, "act_list": [torch.nn.Softmax(dim=1), torch.nn.Identity()]},
-               tmp_path / "softmax.ckpt")
-    with pytest.raises(CheckpointError, match="unsupported activation.*Softmax"):
+    torch.save(
+        {"weights_list": w, "bias_list": b, "act_list": [torch.nn.Softmax(dim=1), torch.nn.Identity()]},
+        tmp_path / "softmax.ckpt",
+    )
+    with pytest.raises(CheckpointError, match=r"unsupported activation.*Softmax"):
         load_inr(tmp_path / "softmax.ckpt")
     (tmp_path / "x.json").write_text(json.dumps({"activation": "swoosh"}))
     torch.save({"0.weight": w[0], "0.bias": b[0], "2.weight": w[1], "2.bias": b[1]}, tmp_path / "x.pt")
@@ -254,7 +293,7 @@ def test_hostile_pickle_is_refused_and_never_run(tmp_path):
 def test_whole_module_pickle_is_refused(tmp_path):
     net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
     torch.save(net, tmp_path / "model.pt")
-    with pytest.raises(CheckpointError, match="pickles whole torch modules.*state_dict"):
+    with pytest.raises(CheckpointError, match=r"pickles whole torch modules.*state_dict"):
         load_inr(tmp_path / "model.pt")
 
 
@@ -273,7 +312,7 @@ def test_bad_sidecar_keys(tmp_path):
     w, b = random_mlp([2, 4, 1])
     torch.save({"0.weight": w[0], "0.bias": b[0], "2.weight": w[1], "2.bias": b[1]}, tmp_path / "s.pt")
     (tmp_path / "s.json").write_text(json.dumps({"activaton": "relu"}))
-    with pytest.raises(CheckpointError, match="unknown sidecar key.*activaton"):
+    with pytest.raises(CheckpointError, match=r"unknown sidecar key.*activaton"):
         load_inr(tmp_path / "s.pt")
     (tmp_path / "s.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):

@@ -1,4 +1,5 @@
 """Batched ID pruning against scipy's column-pivoted QR and against dense evaluation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,7 @@ import pytest
 import scipy.linalg as sl
 import torch
 
-from inr_amr_core import SampleStream
-from inr_amr_core import pruning
+from inr_amr_core import SampleStream, pruning
 from inr_amr_core.pruning import (
     LiveNeuronGuess,
     budget_exceed_count,
@@ -42,7 +42,7 @@ def agreement(mats, eps):
     res = interpolative_decomposition(torch.tensor(np.array(mats)), eps)
     same_rank = same_piv = 0
     for b, z in enumerate(mats):
-        k, piv, dg, t = scipy_id(z, eps)
+        k, piv, dg, _t = scipy_id(z, eps)
         kk = int(res.rank[b])
         same_rank += kk == k
         same_piv += kk == k and np.array_equal(piv, res.pivots[b, :kk].numpy())
@@ -135,8 +135,10 @@ def test_eps_to_zero_reproduces_network_at_its_samples(hos):
     """With eps -> 0 every layer's ID is exact on the samples, so the pruned INR equals the INR there."""
     stream = SampleStream(1)
     for lo, hi in [([0, 0], [1, 1]), ([0.3, 0.6], [0.35, 0.65])]:
-        pruned, ids = prune_on_box(hos, lo, hi, eps=1e-9, id_samples=256, stream=stream)
-        pts = stream.points_in_boxes(np.array([0], np.uint64), np.array([lo], float), np.array([hi], float), 256, "id")[0]
+        pruned, _ids = prune_on_box(hos, lo, hi, eps=1e-9, id_samples=256, stream=stream)
+        pts = stream.points_in_boxes(np.array([0], np.uint64), np.array([lo], float), np.array([hi], float), 256, "id")[
+            0
+        ]
         np.testing.assert_allclose(pruned.evaluate(pts), hos.evaluate(pts), atol=1e-5)
 
 
@@ -187,7 +189,7 @@ def test_results_do_not_depend_on_chunking(hos, rng, monkeypatch):
     b = prune_on_boxes(hos, lo, hi, max_proportion=0.09, memory_limit_mb=0.5)
     monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 1)  # one box per cache block
     c = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
-    monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 2 ** 40)  # one block per chunk, as on a GPU
+    monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 2**40)  # one block per chunk, as on a GPU
     d = prune_on_boxes(hos, lo, hi, max_proportion=0.09)
     for other in (b, c, d):
         np.testing.assert_array_equal(a.proportion, other.proportion)
@@ -206,12 +208,14 @@ def test_ct_architecture_batched_matches_explicit(ct_inr):
     hi = lo + 0.2  # boxes where the ID keeps well under all neurons
     ids = np.arange(6, dtype=np.uint64) + 100
     stream = SampleStream(9)
-    res = prune_on_boxes(ct_inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids, eps=1e-3,
-                         error_samples=40, stream=stream)
+    res = prune_on_boxes(
+        ct_inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids, eps=1e-3, error_samples=40, stream=stream
+    )
     for b in range(6):
-        pruned, _ = prune_on_box(ct_inr, lo[b], hi[b], eps=1e-3, stream=stream, element_id=int(ids[b]),
-                                 to_inputs=space.to_inputs)
-        pts = space.to_inputs(stream.points_in_boxes(ids[b:b + 1], lo[b:b + 1], hi[b:b + 1], 40, "error")[0])
+        pruned, _ = prune_on_box(
+            ct_inr, lo[b], hi[b], eps=1e-3, stream=stream, element_id=int(ids[b]), to_inputs=space.to_inputs
+        )
+        pts = space.to_inputs(stream.points_in_boxes(ids[b : b + 1], lo[b : b + 1], hi[b : b + 1], 40, "error")[0])
         dense = paper_relative_error(ct_inr.evaluate(pts)[:, 0][None], pruned.evaluate(pts)[:, 0][None])[0]
         assert dense > 1e-4
         assert res.error[b] == pytest.approx(dense, rel=1e-3)
@@ -238,17 +242,20 @@ def test_relu_neurons_dead_on_early_boxes_still_count_later(block_bytes, monkeyp
     b0[0] = -9.0
     w0[1] = torch.tensor([-1.0, -1.0])  # dead everywhere on [0, 1]^2
     b0[1] = -0.5
-    inr = INR([w0, torch.randn(8, 8, generator=g), torch.randn(1, 8, generator=g)],
-              [b0, torch.randn(8, generator=g) * 0.1, torch.zeros(1)],
-              [Activation("relu"), Activation("relu"), Activation("identity")])
+    inr = INR(
+        [w0, torch.randn(8, 8, generator=g), torch.randn(1, 8, generator=g)],
+        [b0, torch.randn(8, generator=g) * 0.1, torch.zeros(1)],
+        [Activation("relu"), Activation("relu"), Activation("identity")],
+    )
     lo = np.array([[0.05 * i, 0.1] for i in range(8)] + [[0.92, 0.1 * i] for i in range(8)])
     hi = lo + 0.05
     stream = SampleStream(4)
     ids = np.arange(len(lo), dtype=np.uint64)
     for limit in (512.0, 0.05):  # one chunk, then one box per chunk (the guess is learned on x < 0.5)
         guess = LiveNeuronGuess()
-        res = prune_on_boxes(inr, lo, hi, eps=1e-3, stream=stream, element_ids=ids, memory_limit_mb=limit,
-                             live_neurons=guess)
+        res = prune_on_boxes(
+            inr, lo, hi, eps=1e-3, stream=stream, element_ids=ids, memory_limit_mb=limit, live_neurons=guess
+        )
         pts = stream.points_in_boxes(ids, lo, hi, 256, "id")
         with torch.no_grad():
             _, acts = inr.forward(torch.tensor(pts, dtype=torch.float32), hidden=True)

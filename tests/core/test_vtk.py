@@ -1,4 +1,5 @@
 """The vtkHyperTreeGrid / vtkUnstructuredGrid adapter, checked by walking the real VTK objects."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,7 @@ import pytest
 import vtk
 from vtkmodules.util import numpy_support
 
-from helpers import ct_like_inr
-from helpers import leaf_records
+from helpers import ct_like_inr, leaf_records, node_records
 from inr_amr_core import refine
 from inr_amr_core.vtk import (
     result_to_hypertreegrid,
@@ -32,7 +32,7 @@ def check_htg_against_result(htg, res, inr):
     b = np.array([l[0] for l in leaves])
     lo, hi = b[:, 0::2][:, :d], b[:, 1::2][:, :d]
     ours_lo, ours_hi = res.tree.leaf_bounds()
-    key = lambda l, h: set(map(tuple, np.round(np.hstack([l, h]), 10)))  # noqa: E731
+    key = lambda l, h: set(map(tuple, np.round(np.hstack([l, h]), 10)))
     assert key(lo, hi) == key(ours_lo, ours_hi)
     centres = 0.5 * (lo + hi)
     direct = inr.evaluate(res.space.to_inputs(centres))[:, 0]
@@ -54,8 +54,17 @@ def test_hos_htg_leaves_and_values(hos):
 
 def test_3d_multi_root_htg():
     inr = ct_like_inr(width=16, layers=2, features=8)
-    res = refine(inr, method="basic", tau=0.05, time=-0.5, root_grid=(2, 1, 3), uniform_refinements=1,
-                 max_iterations=2, max_dofs=None, device="cpu")
+    res = refine(
+        inr,
+        method="basic",
+        tau=0.05,
+        time=-0.5,
+        root_grid=(2, 1, 3),
+        uniform_refinements=1,
+        max_iterations=2,
+        max_dofs=None,
+        device="cpu",
+    )
     assert res.tree.levels.min() != res.tree.levels.max()  # genuinely adaptive
     htg = result_to_hypertreegrid(res)
     assert htg.GetDimension() == 3
@@ -83,6 +92,32 @@ def test_refined_cells_hold_mean_of_children(hos):
     split = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()})
     assert split.GetMaxNumberOfTrees() == 4 and split.GetNumberOfLeaves() == 4
     assert numpy_support.vtk_to_numpy(split.GetCellData().GetArray("level")).tolist() == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_refined_cells_hold_the_volume_mean_of_their_leaves(d):
+    """Every node VTK's cursor finds holds the volume-weighted mean of the leaves inside its box."""
+    from inr_amr_core.tree import LinearTree
+
+    rng = np.random.default_rng(7 + d)
+    tree = LinearTree.uniform((2,) + (1,) * (d - 1), [[0.0, 1.0]] * d, level=1)
+    for _ in range(3):
+        tree = tree.refine(np.flatnonzero(rng.random(tree.n_leaves) < 0.35))[0]
+    values = rng.random(tree.n_leaves)
+    htg = tree_to_hypertreegrid(tree, {"value": values}, split_roots=False)
+    nodes = node_records(htg, "value")
+    leaves = nodes[nodes[:, 7] == 1]
+    assert len(leaves) == tree.n_leaves
+    lo, hi = leaves[:, 0:6:2][:, :d], leaves[:, 1:6:2][:, :d]
+    volume = np.prod(hi - lo, axis=1)
+    checked = 0
+    for row in nodes[nodes[:, 7] == 0]:
+        nlo, nhi = row[0:6:2][:d], row[1:6:2][:d]
+        inside = np.all((lo >= nlo - 1e-12) & (hi <= nhi + 1e-12), axis=1)
+        assert np.isclose(volume[inside].sum(), np.prod(nhi - nlo))  # the node's leaves tile it
+        assert row[6] == pytest.approx(np.sum(volume[inside] * leaves[inside, 6]) / volume[inside].sum())
+        checked += 1
+    assert checked > 10
 
 
 def test_single_root_contour_works(ct_inr):
@@ -119,8 +154,9 @@ def test_write_and_read_back(tmp_path, hos):
     assert ug.GetNumberOfCells() == res.tree.n_leaves
     assert ug.GetNumberOfPoints() == res.dofs
     pts = numpy_support.vtk_to_numpy(ug.GetPoints().GetData())[:, :2]
-    np.testing.assert_allclose(numpy_support.vtk_to_numpy(ug.GetPointData().GetArray("value")),
-                               hos.evaluate(pts)[:, 0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        numpy_support.vtk_to_numpy(ug.GetPointData().GetArray("value")), hos.evaluate(pts)[:, 0], rtol=1e-6, atol=1e-7
+    )
 
 
 def test_failed_write_leaves_nothing(tmp_path):

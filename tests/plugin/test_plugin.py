@@ -1,4 +1,5 @@
 """The ParaView plugin in the real pvpython / pvbatch / paraview (and mpirun), on real checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,9 @@ def test_xml_matches_decorators(tmp_path):
     out = tmp_path / "generated.xml"
     proc = run(["pvpython", ROOT / "plugin" / "tools" / "export_xml.py", out], env=plain_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert out.read_text() == (ROOT / "xml" / "INRCheckpointReader.xml").read_text(), \
+    assert out.read_text() == (ROOT / "xml" / "INRCheckpointReader.xml").read_text(), (
         "xml/INRCheckpointReader.xml is stale: run `inr-amr pvpython plugin/tools/export_xml.py`"
+    )
 
 
 def test_mpi_pieces_union_equals_serial(tmp_path, hos_path):
@@ -117,8 +119,13 @@ r.UpdatePipeline()
 print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
 """)
     log = tmp_path / "ranks.log"
-    env = {**os.environ, "INR_AMR_LOG": str(log), "OMPI_ALLOW_RUN_AS_ROOT": "1",
-           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+    env = {
+        **os.environ,
+        "INR_AMR_LOG": str(log),
+        "OMPI_ALLOW_RUN_AS_ROOT": "1",
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    }
     proc = run(["mpirun", "-np", "2", INR_AMR, "pvbatch", "--mpi", script], env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = [l for l in log.read_text().splitlines() if "piece=" in l]
@@ -163,7 +170,7 @@ for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt"):
     x = c[:, :2] if inr.n_inputs == 2 else np.c_[np.full(len(c), 0.5), c[:, 2], c[:, 1], c[:, 0]]
     out[name] = {{"leaves": h.GetNumberOfLeaves(), "err": float(np.abs(rec[:, 6] - inr.evaluate(x)[:, 0]).max()),
                  "times": list(r.TimestepValues) if r.TimestepValues else []}}
-json.dump(out, open({str(tmp_path / 'out.json')!r}, "w"))
+json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
 """)
     proc = run([INR_AMR, "pvpython", script])
     assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]

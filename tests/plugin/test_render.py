@@ -1,4 +1,5 @@
 """Rendering under Xvfb: a pvbatch screenshot, the ParaView GUI scripted, and Qt event playback of Load New."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import INR_AMR, ROOT, plain_env
-from helpers import assert_nontrivial
+from helpers import INR_AMR, ROOT, assert_nontrivial, plain_env
 
 pytestmark = pytest.mark.paraview
 
@@ -26,9 +26,25 @@ def xvfb() -> list[str]:
 
 def test_pvbatch_screenshot_2d(tmp_path, hos_path):
     png, timing = tmp_path / "hos.png", tmp_path / "t.json"
-    proc = subprocess.run([*xvfb(), str(INR_AMR), "pvbatch", str(PVSCRIPTS / "screenshot.py"), str(hos_path), str(png),
-                           "--prop", "MaxDOFs=10000", "--timing", str(timing), "--title", "hos"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            *xvfb(),
+            str(INR_AMR),
+            "pvbatch",
+            str(PVSCRIPTS / "screenshot.py"),
+            str(hos_path),
+            str(png),
+            "--prop",
+            "MaxDOFs=10000",
+            "--timing",
+            str(timing),
+            "--title",
+            "hos",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     stats = assert_nontrivial(png)
     assert stats["width"] == 900
@@ -37,9 +53,29 @@ def test_pvbatch_screenshot_2d(tmp_path, hos_path):
 
 def test_pvbatch_screenshot_slice_3d(tmp_path, ct4d):
     png, timing = tmp_path / "ct.png", tmp_path / "t.json"
-    proc = subprocess.run([*xvfb(), str(INR_AMR), "pvbatch", str(PVSCRIPTS / "screenshot.py"), str(ct4d), str(png),
-                           "--axis", "x", "--time", "1", "--prop", "Method=Basic", "--prop", "Tau=0.02",
-                           "--timing", str(timing)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            *xvfb(),
+            str(INR_AMR),
+            "pvbatch",
+            str(PVSCRIPTS / "screenshot.py"),
+            str(ct4d),
+            str(png),
+            "--axis",
+            "x",
+            "--time",
+            "1",
+            "--prop",
+            "Method=Basic",
+            "--prop",
+            "Tau=0.02",
+            "--timing",
+            str(timing),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert_nontrivial(png)
     assert json.loads(timing.read_text())["refinements"] == 1
@@ -48,8 +84,13 @@ def test_pvbatch_screenshot_slice_3d(tmp_path, ct4d):
 def _gui_env(tmp_path, ckpt, autoload: bool) -> dict:
     # without autoload, a bare ParaView: the packages and the 3.11 workaround, but no plugin until Load New
     env = dict(os.environ) if autoload else plain_env(site=True)
-    env.update(INR_AMR_PVSCRIPTS=str(PVSCRIPTS), INR_AMR_CKPT=str(ckpt), INR_AMR_PNG=str(tmp_path / "gui.png"),
-               INR_AMR_OUT=str(tmp_path / "gui.json"), XDG_RUNTIME_DIR=str(tmp_path))
+    env.update(
+        INR_AMR_PVSCRIPTS=str(PVSCRIPTS),
+        INR_AMR_CKPT=str(ckpt),
+        INR_AMR_PNG=str(tmp_path / "gui.png"),
+        INR_AMR_OUT=str(tmp_path / "gui.json"),
+        XDG_RUNTIME_DIR=str(tmp_path),
+    )
     return env
 
 
@@ -64,8 +105,13 @@ def _check_gui_output(tmp_path, proc):
 
 def test_gui_opens_checkpoint_and_saves_slice(tmp_path, ct4d):
     script = Path(__file__).parent / "pv" / "gui_slice.py"
-    proc = subprocess.run([*xvfb(), str(INR_AMR), "paraview", "--dr", f"--script={script}", "--exit"],
-                          capture_output=True, text=True, timeout=600, env=_gui_env(tmp_path, ct4d, autoload=True))
+    proc = subprocess.run(
+        [*xvfb(), str(INR_AMR), "paraview", "--dr", f"--script={script}", "--exit"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_gui_env(tmp_path, ct4d, autoload=True),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_gui_output(tmp_path, proc)
 
@@ -78,8 +124,13 @@ def test_gui_load_new_by_qt_event_playback(tmp_path, ct4d):
     (tmp_path / "events.xml").write_text(events)
     paraview = shutil.which("paraview")
     assert paraview, "paraview is not installed"
-    proc = subprocess.run([*xvfb(), paraview, "--dr", f"--test-script={tmp_path / 'events.xml'}", "--exit"],
-                          capture_output=True, text=True, timeout=600, env=_gui_env(tmp_path, ct4d, autoload=False))
+    proc = subprocess.run(
+        [*xvfb(), paraview, "--dr", f"--test-script={tmp_path / 'events.xml'}", "--exit"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_gui_env(tmp_path, ct4d, autoload=False),
+    )
     assert "Couldn't find object" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
     _check_gui_output(tmp_path, proc)
 
@@ -87,8 +138,12 @@ def test_gui_load_new_by_qt_event_playback(tmp_path, ct4d):
 def test_demo_main_job_writes_everything_it_lists(tmp_path, ct4d):
     """The README's main job (`inr-amr demo`), on a small 4D INR so that it takes seconds."""
     out = tmp_path / "demo"
-    proc = subprocess.run([str(INR_AMR), "demo", "--quick", "--checkpoint", str(ct4d), "-o", str(out)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [str(INR_AMR), "demo", "--quick", "--checkpoint", str(ct4d), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     listed = [Path(line.strip()) for line in proc.stdout.split("The main job wrote:")[1].splitlines() if line.strip()]
     assert listed and all(p.is_file() for p in listed)

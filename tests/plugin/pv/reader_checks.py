@@ -3,6 +3,7 @@
 Usage: pvpython reader_checks.py CONFIG.json OUT.json
 CONFIG: {"load": "py" | "so" | "auto", "plugin": path, "hos": path, "ct4d": path, "fast": bool}
 """
+
 import inspect
 import json
 import os
@@ -12,25 +13,26 @@ import time
 if not hasattr(inspect, "getargspec"):  # what the launcher's sitecustomize does, for the plain LoadPlugin route
     inspect.getargspec = inspect.getfullargspec
 
-import numpy as np  # noqa: E402
-from paraview import servermanager as sm  # noqa: E402
-from paraview.simple import *  # noqa: E402,F403
-from vtkmodules.util import numpy_support  # noqa: E402
+import numpy as np
+from paraview import servermanager as sm
+from paraview.simple import *
+from vtkmodules.util import numpy_support
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # tests/
-from helpers import leaf_records  # noqa: E402
+from helpers import leaf_records
 
-cfg = json.load(open(sys.argv[1]))
+with open(sys.argv[1]) as fh:
+    cfg = json.load(fh)
 out = {}
 
 if cfg["load"] in ("py", "so"):
-    LoadPlugin(cfg["plugin"], remote=False, ns=globals())  # noqa: F405
-import paraview.simple as ps  # noqa: E402
+    LoadPlugin(cfg["plugin"], remote=False, ns=globals())
+import paraview.simple as ps
 
 Reader = globals().get("INRCheckpointReader") or getattr(ps, "INRCheckpointReader", None)
 out["reader_registered"] = Reader is not None
 
-from inr_amr_core import load_inr, refine  # noqa: E402  (independent evaluation of the same checkpoint)
+from inr_amr_core import load_inr, refine
 
 
 def leaves_of(htg, array="value"):
@@ -63,7 +65,7 @@ out["hos_arrays"] = sorted(cd.GetArrayName(i) for i in range(cd.GetNumberOfArray
 out["hos_timesteps"] = list(r.TimestepValues) if r.TimestepValues else []
 
 # thresholds and HTG filters on the 2D output
-thr = Threshold(Input=r, Scalars=["CELLS", "level"], LowerThreshold=6, UpperThreshold=100)  # noqa: F405
+thr = Threshold(Input=r, Scalars=["CELLS", "level"], LowerThreshold=6, UpperThreshold=100)
 thr.UpdatePipeline()
 thr_out = sm.Fetch(thr)
 out["hos_threshold_class"] = thr_out.GetClassName()
@@ -96,8 +98,10 @@ timings["second_step"] = time.perf_counter() - t0
 h_last = sm.Fetch(r4)
 leaves_last = leaves_of(h_last)
 out["ct_leaves_t1"] = int(h_last.GetNumberOfLeaves())
-out["ct_mesh_changes"] = bool(leaves_first.shape != leaves_last.shape
-                              or not np.allclose(np.sort(leaves_first[:, :6], 0), np.sort(leaves_last[:, :6], 0)))
+out["ct_mesh_changes"] = bool(
+    leaves_first.shape != leaves_last.shape
+    or not np.allclose(np.sort(leaves_first[:, :6], 0), np.sort(leaves_last[:, :6], 0))
+)
 hits_before, ref_before = counters(r4)
 t0 = time.perf_counter()
 r4.UpdatePipeline(-1.0)
@@ -106,8 +110,11 @@ hits_after, ref_after = counters(r4)
 out["ct_cache_hit"] = hits_after == hits_before + 1 and ref_after == ref_before
 out["timings"] = timings
 # values at t = 1: cell centres against direct evaluation (inputs t, z, y, x)
-c = np.c_[(leaves_last[:, 0] + leaves_last[:, 1]) / 2, (leaves_last[:, 2] + leaves_last[:, 3]) / 2,
-          (leaves_last[:, 4] + leaves_last[:, 5]) / 2]
+c = np.c_[
+    (leaves_last[:, 0] + leaves_last[:, 1]) / 2,
+    (leaves_last[:, 2] + leaves_last[:, 3]) / 2,
+    (leaves_last[:, 4] + leaves_last[:, 5]) / 2,
+]
 direct = ct.evaluate(np.c_[np.ones(len(c)), c[:, 2], c[:, 1], c[:, 0]])[:, 0]
 out["ct_max_value_error"] = float(np.abs(leaves_last[:, 6] - direct).max())
 
@@ -120,7 +127,7 @@ out["ct_param_change_refines"] = ref_changed == ref_after + 1
 # slice through the HTG at x = 0.1 (HyperTreeGridSlicer: SliceType is ignored for HTGs)
 r4.Tau = 0.02
 r4.UpdatePipeline(1.0)
-sl = Slice(Input=r4)  # noqa: F405
+sl = Slice(Input=r4)
 sl.HyperTreeGridSlicer = "Plane"
 sl.HyperTreeGridSlicer.Origin = [0.1, 0.0, 0.0]
 sl.HyperTreeGridSlicer.Normal = [1.0, 0.0, 0.0]
@@ -135,9 +142,14 @@ errs = []
 for i in range(min(poly.GetNumberOfCells(), 300)):
     ids = poly.GetCell(i).GetPointIds()
     cen = np.mean([pts[ids.GetId(k)] for k in range(ids.GetNumberOfIds())], axis=0)
-    inside = np.flatnonzero((leaves_last[:, 0] <= cen[0] + 1e-9) & (cen[0] - 1e-9 <= leaves_last[:, 1])
-                            & (leaves_last[:, 2] <= cen[1]) & (cen[1] <= leaves_last[:, 3])
-                            & (leaves_last[:, 4] <= cen[2]) & (cen[2] <= leaves_last[:, 5]))
+    inside = np.flatnonzero(
+        (leaves_last[:, 0] <= cen[0] + 1e-9)
+        & (cen[0] - 1e-9 <= leaves_last[:, 1])
+        & (leaves_last[:, 2] <= cen[1])
+        & (cen[1] <= leaves_last[:, 3])
+        & (leaves_last[:, 4] <= cen[2])
+        & (cen[2] <= leaves_last[:, 5])
+    )
     if inside.size:
         errs.append(np.min(np.abs(leaves_last[inside, 6] - vals[i])))
 out["slice_value_max_error"] = float(max(errs)) if errs else None
@@ -145,7 +157,7 @@ out["slice_value_max_error"] = float(max(errs)) if errs else None
 # contour of the cell data
 lo_v, hi_v = float(leaves_last[:, 6].min()), float(leaves_last[:, 6].max())
 iso = 0.5 * (lo_v + hi_v)
-co = Contour(Input=r4, ContourBy=["CELLS", "value"], Isosurfaces=[iso])  # noqa: F405
+co = Contour(Input=r4, ContourBy=["CELLS", "value"], Isosurfaces=[iso])
 co.UpdatePipeline(1.0)
 cpoly = sm.Fetch(co)
 out["contour_points"] = cpoly.GetNumberOfPoints()
@@ -161,4 +173,5 @@ bad.UpdatePropertyInformation()
 out["bad_leaves"] = sm.Fetch(bad).GetNumberOfLeaves()
 out["bad_error"] = bad.GetProperty("LastError").GetData()
 out["survived"] = True
-json.dump(out, open(sys.argv[2], "w"), indent=1)
+with open(sys.argv[2], "w") as fh:
+    json.dump(out, fh, indent=1)
