@@ -60,4 +60,4 @@ class NaivePruningCriterion(PruningCriterion):
             err[i] = ctx.relative_error.pruning(full[None], pruned[None])[0]
         refine = (prop > self.proportion + 1e-12) | ctx.relative_error.exceeds(err, self.threshold)
         priority = np.fmax(prop / self.proportion, err / self.threshold)
-        return Outcome(refine, priority, {"kept_proportion": prop, "pruned_error": err})
+        return Outcome(refine, priority, diagnostics={"kept_proportion": prop, "pruned_error": err})

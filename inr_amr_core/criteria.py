@@ -52,6 +52,9 @@ __all__ = [
 
 #: the research code's shift of both outputs before dividing
 REFERENCE_SHIFT = 5.0
+#: neurons per layer the budget strategy's Pruning score resolves (it saturates there): its sketched ID needs
+#: only a few more rows than that
+BUDGET_RANK_CAP = 48
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,32 @@ class TestContext:
 
 @dataclass
 class Outcome:
-    """Result of testing some leaves: which to refine, how urgently, and diagnostics per leaf."""
+    """Result of testing some elements.
+
+    Attributes
+    ----------
+    refine : (n,) bool
+        Beyond the criterion's thresholds (T, P or tau): refine (thresholds strategy), or not done yet
+        (budget strategy: True everywhere when no tolerance is set).
+    priority : (n,) float
+        Thresholds strategy: how far beyond the thresholds (the most urgent are refined first when the
+        DOF budget cuts an iteration short).
+    score : (n,) float
+        Budget strategy: how much the element needs refining, comparable across elements (larger first).
+    diagnostics : dict of (n,) float arrays
+    seconds : dict of float
+    """
 
     refine: np.ndarray
     priority: np.ndarray
+    score: np.ndarray | None = None
     diagnostics: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+
+
+def volume_fraction(tree: LinearTree, leaves: np.ndarray) -> np.ndarray:
+    """Each element's share of the refined box's volume."""
+    return 2.0 ** (-tree.d * tree.levels[leaves].astype(np.float64)) / tree.n_roots
 
 
 class Criterion:
@@ -139,10 +162,20 @@ class Criterion:
     #: diagnostic arrays this criterion fills (names of per-leaf arrays, NaN where untested)
     diagnostic_names: ClassVar[tuple[str, ...]] = ()
 
+    #: predicted score of a child from its parent's (for elements the budget strategy does not test);
+    #: the default: an error contribution of a smooth field, multilinear interpolation (MSE ~ h^4) times volume
+    @staticmethod
+    def child_score_ratio(d: int) -> float:
+        return 2.0 ** -(d + 4)
+
     @classmethod
     def from_settings(cls, settings: RefinementSettings) -> Criterion:
         """The criterion configured by a run's settings."""
         raise NotImplementedError
+
+    def forwards_per_test(self) -> int:
+        """INR evaluations one element's test needs (the budget strategy bounds their total)."""
+        return 0
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
@@ -162,26 +195,32 @@ class UniformCriterion(Criterion):
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         n = leaves.size
-        return Outcome(np.ones(n, bool), np.ones(n))
+        # coarser first: the budget strategy refines Uniform level by level, whole levels only
+        return Outcome(np.ones(n, bool), np.ones(n), -ctx.tree.levels[leaves].astype(np.float64))
 
 
 @dataclass
 class BasicCriterion(Criterion):
     """Refine where the element's multilinear interpolant misses the INR by more than ``tau``.
 
+    The budget strategy's score is the element's share of the total squared error: its volume
+    fraction times the mean squared difference between the INR and the interpolant of its corner
+    values at the error samples (absolute, so elements of any size and any network compare).
+
     Parameters
     ----------
-    tau : float, default 0.1
+    tau : float or None, default 0.1
+        Thresholds strategy: the limit; budget strategy: a tolerance (None: none).
     error_samples : int, default 32
     """
 
-    tau: float = 0.1
+    tau: float | None = 0.1
     error_samples: int = 32
     name = "basic"
     diagnostic_names = ("basic_error",)
 
     def __post_init__(self) -> None:
-        if not self.tau > 0:
+        if self.tau is not None and not self.tau > 0:
             raise ValueError(f"tau must be > 0, got {self.tau}")
         if self.error_samples < 1:
             raise ValueError(f"error_samples must be >= 1, got {self.error_samples}")
@@ -190,14 +229,19 @@ class BasicCriterion(Criterion):
     def from_settings(cls, settings: RefinementSettings) -> BasicCriterion:
         return cls(tau=settings.tau, error_samples=settings.error_samples)
 
+    def forwards_per_test(self) -> int:
+        return self.error_samples
+
     def describe(self) -> str:
-        return f"basic(tau={self.tau:g}, error_samples={self.error_samples})"
+        tau = "none" if self.tau is None else f"{self.tau:g}"
+        return f"basic(tau={tau}, error_samples={self.error_samples})"
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         tree, m = ctx.tree, self.error_samples
         d = tree.d
         offs = corner_offsets(d)
         err = np.empty(leaves.size)
+        mse = np.empty(leaves.size)
         # points held at once: leaves_per_chunk * m * (d + a few) doubles
         per_chunk = max(1, int(ctx.memory_limit_mb * 2**20 // (m * (8 * (d + 6)) + 2**d * 16)))
         for s in range(0, leaves.size, per_chunk):
@@ -213,10 +257,15 @@ class BasicCriterion(Criterion):
             w = np.prod(np.where(offs[None, None, :, :] == 1, u[:, :, None, :], 1.0 - u[:, :, None, :]), axis=3)
             interp = np.einsum("nmc,nc->nm", w, corner_vals)
             err[s : s + sel.size] = ctx.relative_error.basic(f, interp)
+            mse[s : s + sel.size] = np.mean((f - interp) ** 2, axis=1)
             if ctx.progress is not None:
                 ctx.progress(s + sel.size, leaves.size)
-        refine = ctx.relative_error.exceeds(err, self.tau, basic=True)
-        return Outcome(refine, err / self.tau, {"basic_error": err})
+        if self.tau is None:
+            refine, priority = np.ones(leaves.size, bool), np.ones(leaves.size)
+        else:
+            refine, priority = ctx.relative_error.exceeds(err, self.tau, basic=True), err / self.tau
+        score = volume_fraction(tree, leaves) * mse
+        return Outcome(refine, priority, score, {"basic_error": err})
 
 
 @dataclass
@@ -225,31 +274,35 @@ class PruningCriterion(Criterion):
 
     Parameters
     ----------
-    threshold : float, default 0.1
-        ``T``, the relative error of the pruned INR above which an element is refined.
-    proportion : float, default 0.09
-        ``P``, the kept fraction of hidden neurons above which an element is refined.
+    threshold : float or None, default 0.1
+        ``T``, the relative error of the pruned INR above which an element is refined (budget strategy:
+        a tolerance, None for none).
+    proportion : float or None, default 0.09
+        ``P``, the kept fraction of hidden neurons above which an element is refined (likewise).
     eps : float, default 1e-3
         ID tolerance.
     id_samples, error_samples : int, default 256 and 32
     exact_diagnostics : bool, default False
         Decompose every layer and measure every error even where the budget ``P`` is already
         exceeded (slower; gives complete diagnostic arrays).
+    id_method : {'exact', 'sketch'}, default 'exact'
+        See :func:`inr_amr_core.pruning.prune_on_boxes`.
     """
 
-    threshold: float = 0.1
-    proportion: float = 0.09
+    threshold: float | None = 0.1
+    proportion: float | None = 0.09
     eps: float = 1e-3
     id_samples: int = 256
     error_samples: int = 32
     exact_diagnostics: bool = False
+    id_method: str = "exact"
     name = "pruning"
     diagnostic_names = ("kept_proportion", "pruned_error")
 
     def __post_init__(self) -> None:
-        if not self.threshold > 0:
+        if self.threshold is not None and not self.threshold > 0:
             raise ValueError(f"T (threshold) must be > 0, got {self.threshold}")
-        if not 0 < self.proportion <= 1:
+        if self.proportion is not None and not 0 < self.proportion <= 1:
             raise ValueError(f"P (proportion) must be in (0, 1], got {self.proportion}")
         if not 0 < self.eps < 1:
             raise ValueError(f"eps must be in (0, 1), got {self.eps}")
@@ -265,16 +318,54 @@ class PruningCriterion(Criterion):
             id_samples=settings.id_samples,
             error_samples=settings.error_samples,
             exact_diagnostics=settings.exact_diagnostics,
+            id_method=settings.id_method,
         )
 
     def describe(self) -> str:
+        def show(v: float | None) -> str:
+            return "none" if v is None else f"{v:g}"
+
         return (
-            f"pruning(T={self.threshold:g}, P={self.proportion:g}, eps={self.eps:g}, "
+            f"pruning(T={show(self.threshold)}, P={show(self.proportion)}, eps={self.eps:g}, "
             f"id_samples={self.id_samples}, error_samples={self.error_samples})"
         )
 
+    @staticmethod
+    def child_score_ratio(d: int) -> float:
+        # a child has 1/2^d of the volume, and its excess (the non-affine share of its features) about half
+        return 2.0 ** -(d + 2)
+
+    def score(self, tree: LinearTree, leaves: np.ndarray, ranks: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+        """The budget strategy's score of each element, from the neurons its ID keeps per layer.
+
+        On a small enough element every hidden feature is nearly an affine function of the inputs, so
+        the ID keeps ``d + 1`` neurons per layer at tolerance eps; what it keeps beyond that is the
+        element's non-affine content, which multilinear interpolation cannot follow. The score is the
+        element's volume fraction times the square of that excess, as a fraction of the neurons beyond
+        ``d + 1`` the network has: an error contribution (volume x squared amplitude) measured in
+        neurons, so it compares across elements and networks without a hand-set T or P. Layers a box
+        never reached (it exceeded the rank budget first) count as complex as its most complex layer.
+        """
+        d = tree.d
+        vol = volume_fraction(tree, leaves)
+        k = ranks.astype(np.float64)
+        k = np.where(ranks < 0, np.max(k, axis=1, keepdims=True), k).clip(min=0)
+        w = np.asarray(widths, dtype=np.float64)
+        affine = np.minimum(d + 1.0, w)
+        excess = np.maximum(k - affine[None, :], 0.0).sum(axis=1) / max(float(np.sum(w - affine)), 1.0)
+        return vol * excess**2
+
+    def forwards_per_test(self) -> int:
+        return self.id_samples + (0 if self.scoring_only else self.error_samples)
+
+    @property
+    def scoring_only(self) -> bool:
+        """No T and no P: the test only scores elements (the budget strategy without tolerances)."""
+        return self.threshold is None and self.proportion is None and not self.exact_diagnostics
+
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         lower, upper = ctx.tree.leaf_bounds(leaves)
+        samples = self.id_samples
         res = prune_on_boxes(
             ctx.inr,
             lower,
@@ -282,8 +373,9 @@ class PruningCriterion(Criterion):
             to_inputs=ctx.space.to_inputs,
             element_ids=ctx.tree.element_ids(leaves),
             eps=self.eps,
-            id_samples=self.id_samples,
-            error_samples=self.error_samples,
+            id_samples=samples,
+            # the pruned network's error only matters against a T (a budget run without one skips it)
+            error_samples=self.error_samples if self.threshold is not None or self.exact_diagnostics else 0,
             max_proportion=None if self.exact_diagnostics else self.proportion,
             stream=ctx.stream,
             component=ctx.component,
@@ -291,13 +383,29 @@ class PruningCriterion(Criterion):
             memory_limit_mb=ctx.memory_limit_mb,
             progress=ctx.progress,
             live_neurons=ctx.live_neurons,
+            id_method=self.id_method,
+            rank_cap=None if self.proportion is not None else BUDGET_RANK_CAP,
         )
-        too_many = exceeds_proportion(res.kept, self.proportion, res.total_width)
-        too_wrong = ctx.relative_error.exceeds(np.nan_to_num(res.error, nan=0.0), self.threshold)
+        n = leaves.size
+        too_many = (
+            np.zeros(n, bool)
+            if self.proportion is None
+            else (exceeds_proportion(res.kept, self.proportion, res.total_width))
+        )
+        err = np.nan_to_num(res.error, nan=0.0)
+        too_wrong = np.zeros(n, bool) if self.threshold is None else ctx.relative_error.exceeds(err, self.threshold)
         refine = too_many | too_wrong
-        priority = np.fmax(res.proportion / self.proportion, np.nan_to_num(res.error / self.threshold, nan=0.0))
+        if self.proportion is None and self.threshold is None:
+            refine = np.ones(n, bool)  # no tolerance: nothing is ever done
+        parts = [np.zeros(n)]
+        if self.proportion is not None:
+            parts.append(res.proportion / self.proportion)
+        if self.threshold is not None:
+            parts.append(err / self.threshold)
+        priority = np.fmax.reduce(parts)
+        score = self.score(ctx.tree, leaves, res.ranks, ctx.inr.hidden_widths)
         return Outcome(
-            refine, priority, {"kept_proportion": res.proportion, "pruned_error": res.error}, seconds=res.seconds
+            refine, priority, score, {"kept_proportion": res.proportion, "pruned_error": res.error}, seconds=res.seconds
         )
 
 

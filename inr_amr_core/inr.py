@@ -294,6 +294,14 @@ class INR:
         return tuple(int(w.shape[0]) for w in self.weights[:-1])
 
     @property
+    def macs_per_point(self) -> int:
+        """Multiply-adds of one evaluation (the encoding and every layer): the cost unit of a test."""
+        macs = sum(int(w.shape[0]) * int(w.shape[1]) for w in self.weights)
+        if self.encoding is not None:
+            macs += int(self.encoding.matrix.numel())
+        return macs
+
+    @property
     def n_parameters(self) -> int:
         n = sum(w.numel() + b.numel() for w, b in zip(self.weights, self.biases))
         if self.encoding is not None:

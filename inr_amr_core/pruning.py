@@ -190,7 +190,7 @@ def pivoted_cholesky(
     -------
     IDResult
     """
-    f64 = torch.float64
+    f64 = grams.dtype  # float64 for exact Gram matrices; float32 works for sketches
     bsz, w, _ = grams.shape
     dev = grams.device
     ws = workspace or Workspace(dev)
@@ -343,13 +343,22 @@ class _LiveNeurons:
         return False
 
     def layer(
-        self, layer: int, h: torch.Tensor, in_cols: torch.Tensor | None, samples: int, block: int, ws: Workspace
+        self,
+        layer: int,
+        h: torch.Tensor,
+        in_cols: torch.Tensor | None,
+        samples: int,
+        block: int,
+        ws: Workspace,
+        sketch: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Activations and their float64 Gram matrices for one hidden layer, ``block`` boxes at a time.
+        """Activations and the float64 Gram matrices that pivoting needs, ``block`` boxes at a time.
 
-        ``h`` holds ``samples`` rows per box. On the CPU, blocks small enough to stay in cache keep the
-        float64 copy and the Gram product from going out to main memory. Returns ``(activations
-        (rows, k), columns or None, grams (boxes, k, k))``.
+        ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations.
+        Sketched ID (``sketch``, an ``(s, samples)`` Gaussian matrix): the Gram matrices ``Y^T Y`` of
+        the sketches ``Y = sketch @ Z``, ``s`` rows instead of ``samples``. On the CPU, blocks small
+        enough to stay in cache keep the copies and the products from going out to main memory.
+        Returns ``(activations (rows, k), columns or None, grams (boxes, k, k))``.
         """
         nbox = h.shape[0] // samples
         while True:
@@ -362,16 +371,63 @@ class _LiveNeurons:
                 rows = slice(s * samples, e * samples)
                 if not self.evaluate(layer, h[rows], lw, out[rows], ws):
                     break  # the live set changed: start the layer again
+                z = out[rows].view(e - s, samples, width)
+                if sketch is not None:
+                    # in float64, like the exact Gram matrices: float32 sums would round differently in
+                    # batches of other sizes and flip ranks near eps, so a box's result would depend on its chunk
+                    z64 = ws.get("sketch_z64", (e - s, samples, width), torch.float64)
+                    z64.copy_(z)
+                    y = ws.get("sketch", (e - s, sketch.shape[0], width), torch.float64)
+                    torch.matmul(sketch, z64, out=y)
+                    torch.bmm(y.transpose(1, 2), y, out=grams[s:e])
+                    continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
-                z64t = ws.get("z64t", (e - s, width, samples), torch.float64)
-                z64t.copy_(out[rows].view(e - s, samples, width).transpose(1, 2))
+                z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
+                z64t.copy_(z.transpose(1, 2))
                 torch.bmm(z64t, z64t.transpose(1, 2), out=grams[s:e])  # exact products of float32 numbers
             else:
                 return out, lw.cols, grams
 
 
+def least_squares_interpolation(
+    z: torch.Tensor, samples: int, pivots: torch.Tensor, rank: torch.Tensor, block: int, ws: Workspace
+) -> torch.Tensor:
+    """The interpolation matrices ``T`` that best fit each box's activations from its chosen columns.
+
+    ``T_b = argmin ||Z_b[:, I_b] T - Z_b||``, from the normal equations in float64 (``Z_I^T Z_I`` and
+    ``Z_I^T Z``, formed ``block`` boxes at a time). For the pivots of column-pivoted QR this is exactly
+    its ``R11^{-1} R12``; a sketched ID keeps its pivots and gets the same least-squares weights.
+    ``z`` holds ``samples`` rows per box; returns ``(B, K, w)`` float64, zero rows past each rank.
+    """
+    nbox, k = pivots.shape
+    width = z.shape[1]
+    out = torch.zeros(nbox, k, width, dtype=torch.float64, device=z.device)
+    if k == 0 or nbox == 0:
+        return out
+    valid = torch.arange(k, device=z.device)[None, :] < rank[:, None]  # (B, K)
+    eye = torch.eye(k, dtype=torch.float64, device=z.device)
+    for s in range(0, nbox, block):
+        e = min(nbox, s + block)
+        z64 = ws.get("lsq_z64", (e - s, samples, width), torch.float64)
+        z64.copy_(z[s * samples : e * samples].view(e - s, samples, width))
+        zi = z64.gather(2, pivots[s:e, None, :].expand(e - s, samples, k)) * valid[s:e, None, :]
+        gram_ii = torch.bmm(zi.transpose(1, 2), zi)
+        both = valid[s:e, :, None] & valid[s:e, None, :]
+        gram_ii = torch.where(both, gram_ii, eye)  # padding: identity rows, so the solve stays regular
+        rhs = torch.bmm(zi.transpose(1, 2), z64)
+        out[s:e] = torch.linalg.solve(gram_ii, rhs) * valid[s:e, :, None]
+    # a kept neuron reproduces itself exactly
+    sel = torch.zeros_like(out)
+    sel.scatter_(2, pivots[:, :, None], 1.0)
+    is_pivot = torch.zeros(nbox, width, dtype=torch.bool, device=z.device)
+    is_pivot.scatter_(1, torch.where(valid, pivots, pivots[:, :1].expand_as(pivots)), True)
+    is_pivot &= rank[:, None] > 0
+    return torch.where(is_pivot[:, None, :], sel * valid[:, :, None], out)
+
+
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
-    """``T = R11^{-1} R[:k, :]`` per matrix (original column order), zero rows past each rank."""
+    """``T = R11^{-1} R[:k, :]`` per matrix (original column order), zero rows past each rank (float64)."""
+    r_rows = r_rows.double()
     bsz, k, w = r_rows.shape
     if k == 0:
         return r_rows.new_zeros(bsz, 0, w)
@@ -398,6 +454,19 @@ def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: to
 # ------------------------------------------------------------------------------------ pruning
 _EFFICIENT_CHUNK_MB = 128.0
 _CACHE_BLOCK_BYTES = 4 * 2**20
+#: sketch rows beyond the rank budget (Halko, Martinsson & Tropp's p: 5 to 10 suffice in practice)
+SKETCH_OVERSAMPLE = 10
+
+
+def gaussian_sketch(rows: int, cols: int, seed: int, device: torch.device) -> torch.Tensor:
+    """The ``(rows, cols)`` float64 Gaussian sketching matrix of a run (scaled by ``1/sqrt(rows)``), from ``seed``.
+
+    Drawn with its own generator (the global RNG is untouched) in float64 on the CPU, then moved, so
+    every device and every chunking sees the same matrix.
+    """
+    gen = torch.Generator().manual_seed((int(seed) * 1_000_003 + 0x5EED) & 0x7FFFFFFFFFFFFFFF)
+    g = torch.randn(rows, cols, generator=gen, dtype=torch.float64) / math.sqrt(rows)
+    return g.to(device=device)
 
 
 def budget_exceed_count(proportion: float | None, total_width: int) -> int | None:
@@ -491,6 +560,10 @@ def prune_on_boxes(
     memory_limit_mb: float = 512.0,
     progress: Callable[[int, int], None] | None = None,
     live_neurons: LiveNeuronGuess | None = None,
+    id_method: str = "exact",
+    rank_cap: int | None = None,
+    oversample: int = SKETCH_OVERSAMPLE,
+    layer_rank: int | None = None,
 ) -> PruneResult:
     """ID-prune the INR on many boxes at once and measure each pruned network.
 
@@ -524,6 +597,19 @@ def prune_on_boxes(
     live_neurons : LiveNeuronGuess, optional
         The ReLU neurons seen alive by earlier calls on the same INR (a run passes one to all its
         iterations); it only saves work, the results are the same without it.
+    id_method : {'exact', 'sketch'}, default 'exact'
+        ``exact``: pivot on the float64 Gram matrices of the activations (the pivots and ranks of
+        column-pivoted QR). ``sketch``: a randomized ID (Liberty et al. 2007; Halko, Martinsson &
+        Tropp 2011): pivot on ``Y = G Z`` for one Gaussian ``(s, ID_samples)`` matrix ``G`` (seeded by
+        the stream), with ``s`` a few rows more than the most neurons a box may keep (``P x width``, or
+        ``rank_cap``); ranks stay exact up to that budget, and the work shrinks by ``s / ID_samples``.
+    rank_cap : int, optional
+        Without ``max_proportion``: the most neurons per box a sketch must resolve (default: all).
+    oversample : int, default 10
+        Sketch rows beyond the rank budget.
+    layer_rank : int, optional
+        Prune every hidden layer to at most this many neurons (the ID truncated there) and measure
+        the error of that network on every box: no box stops early.
 
     Returns
     -------
@@ -543,6 +629,16 @@ def prune_on_boxes(
     exceed = budget_exceed_count(max_proportion, total)
     n_hidden = len(widths)
     wmax = max(widths, default=1)
+    if id_method not in ("exact", "sketch"):
+        raise ValueError(f"id_method must be 'exact' or 'sketch', got {id_method!r}")
+    sketch = None
+    if id_method == "sketch":
+        budget = exceed if exceed is not None else (rank_cap if rank_cap is not None else wmax)
+        if layer_rank is not None:
+            budget = layer_rank
+        rows_needed = min(id_samples, int(budget) + int(oversample))
+        if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
+            sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev)
     # activations (float32, two layers), Gram matrices and R rows; on a GPU the float64 copy too
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * wmax * wmax * 8
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
@@ -587,16 +683,27 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, grams = live.layer(l, h, in_cols, id_samples, block, ws)
+                h, cols, grams = live.layer(l, h, in_cols, id_samples, block, ws, sketch)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
-                res = pivoted_cholesky(grams, id_samples, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                if cap is None and sketch is not None and rank_cap is not None:
+                    cap = torch.full((a_idx.numel(),), int(rank_cap), dtype=torch.int64, device=dev)
+                if layer_rank is not None:
+                    cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
+                steps = id_samples if sketch is None else sketch.shape[0]
+                res = pivoted_cholesky(grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                if sketch is not None and error_samples > 0:
+                    # the sketch chose the neurons; their weights come from the activations themselves
+                    res.interpolation = least_squares_interpolation(h, id_samples, res.pivots, res.rank, block, ws)
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank
                 chunk_ranks[a_idx, l] = res.rank
-                over = res.capped if exceed is None else (kept[a_idx] >= exceed) | res.capped
+                if layer_rank is not None:
+                    over = torch.zeros_like(res.capped)  # truncated, not over: every box goes on
+                else:
+                    over = res.capped if exceed is None else (kept[a_idx] >= exceed) | res.capped
                 alive[a_idx[over]] = False
                 # map from box (within chunk) to its row in this layer's result
                 row_of = torch.full((nb,), -1, dtype=torch.int64, device=dev)

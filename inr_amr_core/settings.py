@@ -190,6 +190,22 @@ class OptionalFloatKind(FloatKind):
         return "none" if value is None else f"{value:g}"
 
 
+class OptionalPositiveKind(FloatKind):
+    """A positive number or None (none: no tolerance, no limit); 0 means None on the command line and in ParaView."""
+
+    def coerce(self, value: Any) -> float | None:  # type: ignore[override]  # None: not set
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        x = super().coerce(value)
+        return None if x == 0 else x
+
+    def to_paraview(self, value: Any) -> list[Any]:
+        return [0.0 if value is None else value]
+
+    def format(self, value: Any) -> str:
+        return "none" if value is None else f"{value:g}"
+
+
 class TextKind(Kind):
     pv_type = "StringVectorProperty"
     metavar = "TEXT"
@@ -490,10 +506,10 @@ class _Validated:
     def __post_init__(self) -> None:
         for s in parameters(type(self)):
             object.__setattr__(self, s.name, s.check(getattr(self, s.name)))
-        self._check_together()
 
-    def _check_together(self) -> None:
-        """Constraints between parameters (none by default)."""
+    def check_together(self) -> None:
+        """Constraints between parameters, checked when a run starts (not per field, so that front ends
+        can set fields one at a time in any order); raises :class:`SettingsError`."""
 
     def replace(self: _T, **changes: Any) -> _T:
         """A copy with some fields changed (checked again)."""
@@ -526,12 +542,15 @@ class _Validated:
         }
 
 
-# panel groups, in the order the Properties panel shows them
-GROUP_METHOD = "Refinement method"
+# panel groups, in the order the Properties panel shows them: the budget leads
 GROUP_BUDGET = "Budget"
+GROUP_METHOD = "Refinement method"
+GROUP_LEVELS = "Levels"
 GROUP_DOMAIN = "Domain and time"
 GROUP_ADVANCED = "Advanced"
-PANEL_GROUPS = (GROUP_METHOD, GROUP_BUDGET, GROUP_DOMAIN, GROUP_ADVANCED)
+PANEL_GROUPS = (GROUP_BUDGET, GROUP_METHOD, GROUP_LEVELS, GROUP_DOMAIN, GROUP_ADVANCED)
+STRATEGIES = ("budget", "thresholds")
+ID_METHODS = ("sketch", "exact")
 _PV = ParaViewProperty
 
 
@@ -540,28 +559,69 @@ class RefinementSettings(_Validated):
     """Every knob of a refinement run: the CLI flags, the plugin properties, the Python keywords.
 
     Parameters are declared with their documentation below; :func:`parameters` lists them and
-    ``str(spec(name).help())`` is the one-line help the CLI and the Properties panel show.
+    ``spec(name).help()`` is the one-line help the CLI and the Properties panel show.
+
+    Two strategies share them. ``budget`` (the default) refines the elements whose score says they
+    need it most first, until the DOF, leaf or time budget is spent or every element is within the
+    optional tolerances T, P (Pruning) or tau (Basic). ``thresholds`` is the paper's Algorithm 1:
+    every element beyond T or P (tau for Basic) is refined, for ``max_iterations`` iterations.
 
     Examples
     --------
-    >>> RefinementSettings().method
-    'pruning'
+    >>> RefinementSettings().strategy
+    'budget'
     >>> RefinementSettings(max_dofs=0).max_dofs is None    # 0 means no budget
     True
     """
 
+    max_dofs: int | None = parameter(
+        50_000,
+        "DOF budget (mesh vertices, hanging ones included); the mesh never ends above it; 0 = none",
+        OptionalCountKind(),
+        symbol="max_dofs",
+        cli="--max-dofs",
+        minimum=1,
+        paraview=_PV("MaxDOFs", "Max DOFs", GROUP_BUDGET),
+    )
+    max_leaves: int | None = parameter(
+        None,
+        "leaf budget (the cells a vtkHyperTreeGrid stores); the mesh never ends above it; 0 = none",
+        OptionalCountKind(),
+        cli="--max-leaves",
+        minimum=1,
+        paraview=_PV("MaxLeaves", group=GROUP_BUDGET),
+    )
+    time_budget: float | None = parameter(
+        None,
+        "seconds of refinement after which the run stops with the mesh it has (a prefix of the same "
+        "refinement order); 0 = none",
+        OptionalPositiveKind(),
+        cli="--time-budget",
+        minimum=0.0,
+        exclusive_minimum=True,
+        paraview=_PV("TimeBudget", "Time budget (s)", GROUP_BUDGET),
+    )
+    strategy: str = parameter(
+        "budget",
+        "budget: refine the most needed elements first until a budget is spent; thresholds: the "
+        "paper's Algorithm 1 (every element beyond T or P, for max_it iterations)",
+        ChoiceKind(STRATEGIES, ("Budget", "Thresholds")),
+        cli="--strategy",
+        paraview=_PV("Strategy", group=GROUP_BUDGET),
+    )
     method: str = parameter(
         "pruning",
-        "refinement method: Pruning (Algorithm 1), Basic (interpolation error) or Uniform",
+        "refinement method: Pruning (ID of the INR on each element), Basic (interpolation error) or Uniform",
         ChoiceKind(METHODS),
         cli="--method",
         short="-m",
         paraview=_PV("Method", group=GROUP_METHOD),
     )
-    threshold: float = parameter(
-        0.1,
-        "Pruning: relative error of the pruned INR above which an element is refined",
-        FloatKind(),
+    threshold: float | None = parameter(
+        None,
+        "Pruning: relative error of the pruned INR above which an element is refined (budget strategy: "
+        "a tolerance); 0 = none",
+        OptionalPositiveKind(),
         symbol="T",
         cli="--threshold",
         short="-T",
@@ -570,10 +630,11 @@ class RefinementSettings(_Validated):
         paraview=_PV("Threshold", group=GROUP_METHOD),
         methods=("pruning",),
     )
-    proportion: float = parameter(
-        0.09,
-        "Pruning: fraction of hidden neurons the pruned INR may keep before the element is refined",
-        FloatKind(),
+    proportion: float | None = parameter(
+        None,
+        "Pruning: fraction of hidden neurons the pruned INR may keep before the element is refined "
+        "(budget strategy: a tolerance); 0 = none",
+        OptionalPositiveKind(),
         symbol="P",
         cli="--proportion",
         short="-P",
@@ -596,10 +657,11 @@ class RefinementSettings(_Validated):
         paraview=_PV("Epsilon", group=GROUP_METHOD),
         methods=("pruning",),
     )
-    tau: float = parameter(
-        0.1,
-        "Basic: relative interpolation error above which an element is refined",
-        FloatKind(),
+    tau: float | None = parameter(
+        None,
+        "Basic: relative interpolation error above which an element is refined (budget strategy: a "
+        "tolerance); 0 = none",
+        OptionalPositiveKind(),
         symbol="tau",
         cli="--tau",
         minimum=0.0,
@@ -627,31 +689,59 @@ class RefinementSettings(_Validated):
         paraview=_PV("ErrorSamples", group=GROUP_METHOD, range=(1, 4096)),
         methods=("pruning", "basic"),
     )
+    id_method: str = parameter(
+        "sketch",
+        "Pruning: how the ID pivots: 'sketch' (a Gaussian sketch of each activation matrix, float32) or "
+        "'exact' (float64 Gram matrices; the paper's column-pivoted QR)",
+        ChoiceKind(ID_METHODS, ("Sketch", "Exact")),
+        cli="--id-method",
+        paraview=_PV("IDMethod", "ID Method", GROUP_METHOD, advanced=True),
+        methods=("pruning",),
+    )
     uniform_refinements: int = parameter(
         2,
-        "uniform refinements of the root grid before the adaptive iterations (the paper: 2 in 2D, 3 in 3D)",
+        "uniform refinements of the root grid before any test (the paper: 2 in 2D, 3 in 3D)",
         IntKind(),
         cli="--uniform-refinements",
         minimum=0,
-        paraview=_PV("UniformRefinements", group=GROUP_BUDGET, range=(0, 8)),
+        paraview=_PV("UniformRefinements", group=GROUP_LEVELS, range=(0, 8)),
     )
     max_iterations: int = parameter(
         9,
-        "adaptive iterations (the paper: 9 in 2D, 5 in 3D)",
+        "thresholds strategy: adaptive iterations (the paper: 9 in 2D, 5 in 3D)",
         IntKind(),
         symbol="max_it",
         cli="--max-it",
         minimum=0,
-        paraview=_PV("MaxIterations", group=GROUP_BUDGET, range=(0, 20)),
+        paraview=_PV("MaxIterations", group=GROUP_LEVELS, range=(0, 20)),
     )
-    max_dofs: int | None = parameter(
-        200_000,
-        "DOF budget (mesh vertices, hanging ones included); the mesh never ends above it; 0 = none",
-        OptionalCountKind(),
-        symbol="max_dofs",
-        cli="--max-dofs",
+    max_level: int = parameter(
+        12,
+        "deepest level a leaf may reach (level L: 2^L cells across a root cell)",
+        IntKind(),
+        cli="--max-level",
         minimum=1,
-        paraview=_PV("MaxDOFs", "Max DOFs", GROUP_BUDGET),
+        maximum=19,
+        paraview=_PV("MaxLevel", group=GROUP_LEVELS, range=(1, 19)),
+    )
+    max_tested_level: int | None = parameter(
+        None,
+        "budget strategy: the deepest level whose elements are tested; deeper ones take the score their "
+        "tested ancestor predicts (its own decay from its parent); 0 = auto: one level above the uniform "
+        "level the budget affords",
+        OptionalCountKind(),
+        cli="--max-tested-level",
+        minimum=1,
+        paraview=_PV("MaxTestedLevel", group=GROUP_LEVELS, advanced=True),
+    )
+    untested_levels: int = parameter(
+        0,
+        "thresholds strategy: the finest k levels are filled without testing (a departure from Algorithm 1: "
+        "elements flagged at level L-k are refined on to level L, L = uniform_refinements + max_it)",
+        IntKind(),
+        cli="--untested-levels",
+        minimum=0,
+        paraview=_PV("UntestedLevels", group=GROUP_LEVELS, advanced=True),
     )
     memory_limit_mb: float = parameter(
         1024.0,
@@ -660,7 +750,7 @@ class RefinementSettings(_Validated):
         cli="--memory-limit",
         minimum=0.0,
         exclusive_minimum=True,
-        paraview=_PV("MemoryLimit", group=GROUP_BUDGET, advanced=True),
+        paraview=_PV("MemoryLimit", group=GROUP_ADVANCED, advanced=True),
     )
     root_grid: tuple[int, ...] | None = parameter(
         None,
@@ -761,6 +851,16 @@ class RefinementSettings(_Validated):
     conforming_dofs: bool = parameter(
         True, "also count the DOFs without hanging vertices in the statistics", BoolKind()
     )
+
+    def check_together(self) -> None:
+        if self.strategy == "thresholds":
+            needed = {"pruning": ("threshold", "proportion"), "basic": ("tau",)}.get(self.method, ())
+            missing = [n for n in needed if getattr(self, n) is None]
+            if missing:
+                raise SettingsError(
+                    f"the thresholds strategy (Algorithm 1) needs {' and '.join(missing)} for {self.method}; the "
+                    "paper's values: T 0.1, P 0.09 (2D), T 1e-4, P 0.075 (CT), tau 0.1 (2D), 1e-4 (CT)"
+                )
 
     @property
     def fixed(self) -> dict[str, float]:

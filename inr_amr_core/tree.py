@@ -234,6 +234,87 @@ class LinearTree:
             h = splitmix64(h ^ self.coords[sel][:, a].astype(np.uint64))
         return h
 
+    # ------------------------------------------------------------------ elements by key
+    def element_keys(self, key_level: int, leaves: np.ndarray | None = None) -> np.ndarray:
+        """An exact int64 key per leaf: its lower corner packed at ``key_level``, then its level (5 bits).
+
+        Unlike :meth:`element_ids` (a hash, for random samples), two elements have the same key only if
+        they are the same element; keys of elements at levels up to ``key_level`` are comparable.
+        """
+        sel = slice(None) if leaves is None else leaves
+        levels = self.levels[sel]
+        if levels.size and (int(levels.max()) > key_level or key_level >= 32):
+            raise ValueError(f"element keys at level {key_level} cannot hold levels up to {int(levels.max())}")
+        lower = self.coords[sel] << (key_level - levels)[:, None]
+        packed = self.pack_vertices(lower, key_level)
+        if sum(self._vertex_bits(key_level)) + 5 > MAX_KEY_BITS + 1:
+            raise ValueError(f"tree too deep for 64-bit element keys (level {key_level}, root grid {self.root_grid})")
+        return (packed << 5) | levels
+
+    def elements(self, levels: np.ndarray, coords: np.ndarray) -> LinearTree:
+        """A tree holding the given elements as its leaves (for testing elements that are not leaves yet)."""
+        return LinearTree(self.root_grid, self.bounds, np.asarray(levels, np.int64), np.asarray(coords, np.int64))
+
+    @staticmethod
+    def children(levels: np.ndarray, coords: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Levels and coordinates of the 2^d children of each element, children of one element together."""
+        offs = corner_offsets(d)
+        child_coords = (2 * np.asarray(coords, np.int64)[:, None, :] + offs[None, :, :]).reshape(-1, d)
+        return np.repeat(np.asarray(levels, np.int64) + 1, 2**d), child_coords
+
+    def refined_by(self, levels: np.ndarray, coords: np.ndarray) -> LinearTree:
+        """This tree after refining the given elements, listed parents before children.
+
+        Each element must be a leaf of the tree at the moment it is refined (so a child may follow its
+        parent in the list), e.g. a prefix of a refinement order.
+        """
+        levels = np.asarray(levels, np.int64)
+        coords = np.asarray(coords, np.int64).reshape(-1, self.d)
+        tree: LinearTree = self
+        if levels.size == 0:
+            return tree
+        key_level = max(int(levels.max()) + 1, self.max_level)
+        for lvl in np.unique(levels):  # a parent is always refined in an earlier pass than its children
+            sel = levels == lvl
+            keys = tree.element_keys(key_level)
+            order = np.argsort(keys)
+            wanted = tree.elements(levels[sel], coords[sel]).element_keys(key_level)
+            pos = np.searchsorted(keys, wanted, sorter=order)
+            pos = np.minimum(pos, keys.size - 1)
+            found = order[pos]
+            if not np.array_equal(keys[found], wanted):
+                raise ValueError("refined_by: an element to refine is not a leaf (is its parent listed first?)")
+            tree = tree.refine(found)[0]
+        return tree
+
+    def prefix_dofs(self, levels: np.ndarray, coords: np.ndarray, key_level: int) -> np.ndarray:
+        """DOFs after refining each prefix of an ordered list of elements: ``out[j]`` for the first ``j``.
+
+        Refining an element adds the points of its half-step lattice (its children's corners) that are
+        not vertices yet; the vertices of the tree never disappear. So the count for every prefix
+        follows from one sort: the first position at which each new lattice point appears.
+        """
+        levels = np.asarray(levels, np.int64)
+        coords = np.asarray(coords, np.int64).reshape(-1, self.d)
+        base = np.unique(self.pack_vertices(self.corner_coords(key_level), key_level).ravel())
+        out = np.full(levels.size + 1, base.size, dtype=np.int64)
+        if levels.size == 0:
+            return out
+        lat = np.stack(np.meshgrid(*[np.arange(3)] * self.d, indexing="ij"), -1).reshape(-1, self.d)
+        shift = (key_level - levels - 1)[:, None, None]
+        points = ((2 * coords)[:, None, :] + lat[None, :, :]) << shift
+        keys = self.pack_vertices(points, key_level).ravel()
+        position = np.repeat(np.arange(levels.size), lat.shape[0])
+        new = ~np.isin(keys, base, assume_unique=False)
+        keys, position = keys[new], position[new]
+        order = np.lexsort((position, keys))
+        keys, position = keys[order], position[order]
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        added = np.bincount(position[first], minlength=levels.size)
+        out[1:] += np.cumsum(added)
+        return out
+
     # ------------------------------------------------------------------ vertices / DOFs
     def _key_level(self, key_level: int | None) -> int:
         k = self.max_level if key_level is None else int(key_level)

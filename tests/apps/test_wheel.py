@@ -86,7 +86,7 @@ def test_wheel_info_and_pvbatch(installed, tmp_path):
 from paraview import servermanager as sm
 from paraview.simple import *
 import inr_amr_core, inr_amr_paraview
-r = INRCheckpointReader(FileName={str(HOS)!r}, MaxIterations=2)
+r = INRCheckpointReader(FileName={str(HOS)!r}, MaxDOFs=500)
 r.UpdatePipeline()
 print("LEAVES", sm.Fetch(r).GetNumberOfLeaves())
 print("FROM", inr_amr_core.__file__, inr_amr_paraview.__file__)

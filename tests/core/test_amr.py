@@ -22,6 +22,8 @@ from inr_amr_core.criteria import RelativeError
 from inr_amr_core.metrics import ReferenceSample
 
 PAPER_2D = dict(
+    strategy="thresholds",
+    id_method="exact",
     threshold=0.1,
     proportion=0.09,
     eps=1e-3,
@@ -67,11 +69,19 @@ def test_budget_is_never_exceeded(hos, method):
 
 def test_initial_mesh_over_budget_is_an_error(hos):
     with pytest.raises(BudgetError, match="max_dofs"):
-        refine(hos, method="uniform", uniform_refinements=4, max_dofs=100)
+        refine(hos, method="uniform", uniform_refinements=4, max_dofs=100, strategy="thresholds")
 
 
 def test_uniform_is_uniform(hos):
-    res = refine(hos, method="uniform", uniform_refinements=1, max_iterations=3, max_dofs=None, device="cpu")
+    res = refine(
+        hos,
+        method="uniform",
+        uniform_refinements=1,
+        max_iterations=3,
+        max_dofs=None,
+        device="cpu",
+        strategy="thresholds",
+    )
     assert [r["dofs"] for r in res.iterations] == [9, 25, 81, 289]
     assert np.all(res.tree.levels == 4)
 
@@ -129,7 +139,15 @@ def test_reference_error_mode(hos):
 
 def test_rmse_matches_dense_interpolation(hos):
     """Uniform mesh: the total RMSE equals scipy's bilinear grid interpolation at the same points."""
-    res = refine(hos, method="uniform", uniform_refinements=3, max_iterations=0, max_dofs=None, device="cpu")
+    res = refine(
+        hos,
+        method="uniform",
+        uniform_refinements=3,
+        max_iterations=0,
+        max_dofs=None,
+        device="cpu",
+        strategy="thresholds",
+    )
     ref = ReferenceSample.draw(hos, res.space, 20_000, seed=3)
     xs = np.linspace(0, 1, 9)
     grid = hos.evaluate(np.stack(np.meshgrid(xs, xs, indexing="ij"), -1).reshape(-1, 2))[:, 0].reshape(9, 9)
@@ -140,7 +158,9 @@ def test_rmse_matches_dense_interpolation(hos):
 
 def test_time_slice_and_fixed_inputs():
     inr = ct_like_inr(width=16, layers=2, features=8)
-    res = refine(inr, method="uniform", time=0.7, uniform_refinements=1, max_iterations=1, device="cpu")
+    res = refine(
+        inr, method="uniform", time=0.7, uniform_refinements=1, max_iterations=1, device="cpu", strategy="thresholds"
+    )
     assert res.space.axis_names == ("x", "y", "z")
     assert res.space.fixed_values == {"t": pytest.approx(0.7)}
     centers = res.tree.leaf_centers()
@@ -155,6 +175,7 @@ def test_time_slice_and_fixed_inputs():
         uniform_refinements=1,
         max_iterations=0,
         device="cpu",
+        strategy="thresholds",
     )
     assert res2.tree.d == 2 and res2.space.axis_names == ("x", "t")
     with pytest.raises(ValueError, match="outside the domain"):
@@ -163,6 +184,7 @@ def test_time_slice_and_fixed_inputs():
 
 def test_root_partition_union_equals_serial(ct_inr):
     settings = RefinementSettings(
+        strategy="thresholds",
         method="pruning",
         threshold=1e-3,
         proportion=0.3,
@@ -203,8 +225,8 @@ def test_progress_and_cancel(hos):
 def test_settings_validation():
     with pytest.raises(ValueError, match="method: invalid value 'magic' \\(choose one of pruning, basic, uniform"):
         RefinementSettings(method="magic")
-    with pytest.raises(ValueError, match="proportion \\(P\\) must be in \\(0, 1\\], got 0"):
-        RefinementSettings(proportion=0)
+    with pytest.raises(ValueError, match=r"proportion \(P\) must be in \(0, 1\], got 1.5"):
+        RefinementSettings(proportion=1.5)
     with pytest.raises(ValueError, match="tau must be > 0, got -1"):
         RefinementSettings(method="basic", tau=-1)
     with pytest.raises(ValueError, match="space input 'q'"):

@@ -35,7 +35,7 @@ def context(inr, tree, relative_error="reference"):
 @pytest.mark.parametrize("relative_error", ["reference", "floored"])
 def test_batched_pruning_decisions_equal_the_naive_per_element_path(hos, relative_error):
     """On hos at the paper's settings, over elements of levels 2 to 6 around the detail in the corner."""
-    settings = RefinementSettings(threshold=0.1, proportion=0.09, eps=1e-3)
+    settings = RefinementSettings(strategy="thresholds", threshold=0.1, proportion=0.09, eps=1e-3, id_method="exact")
     tree = LinearTree.uniform((1, 1), [[0.0, 1.0], [0.0, 1.0]], level=2)
     for _ in range(4):  # refine towards the corner (0, 0), where sin(1/(1/50 + r)) oscillates
         lower, _ = tree.leaf_bounds()

@@ -79,7 +79,7 @@ def test_settings_are_canonical_frozen_and_hashable():
     assert a.fixed == {"y": 0.0, "z": 0.5}
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.tau = 1.0  # type: ignore[misc]
-    assert a.replace(tau=0.5).tau == 0.5 and a.tau == 0.1
+    assert a.replace(tau=0.5).tau == 0.5 and a.tau is None
     assert RefinementSettings().to_dict()["fixed_inputs"] == {}
     assert a.changed() == {
         "fixed_inputs": (("y", 0.0), ("z", 0.5)),
@@ -108,5 +108,6 @@ def test_criteria_are_built_from_the_settings_directly():
 
 
 def test_help_lines_carry_the_symbol_and_the_default():
-    assert spec("proportion").help().endswith("[paper: P] (default 0.09)")
+    assert spec("eps").help().endswith("[paper: epsilon] (default 0.001)")
+    assert spec("proportion").help().endswith("0 = none [paper: P] (default none)")
     assert "(default none)" not in spec("time").help() or spec("time").default is None

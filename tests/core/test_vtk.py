@@ -43,7 +43,7 @@ def check_htg_against_result(htg, res, inr):
 
 
 def test_hos_htg_leaves_and_values(hos):
-    res = refine(hos, method="pruning", max_iterations=6, device="cpu")
+    res = refine(hos, method="pruning", max_dofs=3000, device="cpu")
     htg = result_to_hypertreegrid(res)
     assert htg.GetDimension() == 2
     check_htg_against_result(htg, res, hos)
@@ -64,6 +64,7 @@ def test_3d_multi_root_htg():
         max_iterations=2,
         max_dofs=None,
         device="cpu",
+        strategy="thresholds",
     )
     assert res.tree.levels.min() != res.tree.levels.max()  # genuinely adaptive
     htg = result_to_hypertreegrid(res)
@@ -74,7 +75,15 @@ def test_3d_multi_root_htg():
 @pytest.mark.parametrize("split", [False, True])
 def test_partial_roots_build_only_their_trees(split):
     inr = ct_like_inr(width=8, layers=2, features=4)
-    res = refine(inr, method="uniform", root_grid=(2, 2, 1), uniform_refinements=1, max_iterations=0, device="cpu")
+    res = refine(
+        inr,
+        method="uniform",
+        root_grid=(2, 2, 1),
+        uniform_refinements=1,
+        max_iterations=0,
+        device="cpu",
+        strategy="thresholds",
+    )
     htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, roots=[1, 2], split_roots=split)
     assert htg.GetNumberOfLeaves() == 2 * 8
     lo = np.array([l[0][0::2] for l in walk_leaves(htg)])
@@ -83,7 +92,7 @@ def test_partial_roots_build_only_their_trees(split):
 
 
 def test_refined_cells_hold_mean_of_children(hos):
-    res = refine(hos, method="uniform", uniform_refinements=1, max_iterations=0, device="cpu")
+    res = refine(hos, method="uniform", uniform_refinements=1, max_iterations=0, device="cpu", strategy="thresholds")
     htg = tree_to_hypertreegrid(res.tree, {"value": res.leaf_values()}, split_roots=False)
     vals = numpy_support.vtk_to_numpy(htg.GetCellData().GetArray("value"))
     assert vals.size == 5  # root + 4 children
@@ -123,7 +132,9 @@ def test_refined_cells_hold_the_volume_mean_of_their_leaves(d):
 def test_single_root_contour_works(ct_inr):
     import vtk as _vtk
 
-    res = refine(ct_inr, method="uniform", uniform_refinements=2, max_iterations=0, time=1.0, device="cpu")
+    res = refine(
+        ct_inr, method="uniform", uniform_refinements=2, max_iterations=0, time=1.0, device="cpu", strategy="thresholds"
+    )
     htg = result_to_hypertreegrid(res)
     vals = res.leaf_values()
     contour = _vtk.vtkHyperTreeGridContour()
@@ -135,7 +146,7 @@ def test_single_root_contour_works(ct_inr):
 
 
 def test_write_and_read_back(tmp_path, hos):
-    res = refine(hos, method="pruning", max_iterations=4, device="cpu")
+    res = refine(hos, method="pruning", max_dofs=800, device="cpu")
     path = write_htg(result_to_hypertreegrid(res), tmp_path / "out" / "hos.htg")
     reader = vtk.vtkXMLHyperTreeGridReader()
     reader.SetFileName(str(path))

@@ -85,13 +85,16 @@ import paraview.simple as ps
 print("BEFORE", "INRCheckpointReader" in globals())
 LoadPlugin({str(compiled_plugin)!r}, remote=False, ns=globals())
 r = INRCheckpointReader(FileName={str(hos_path)!r})
-r.MaxIterations = 3
+r.MaxDOFs = 2000
 r.UpdatePipeline()
 print("LEAVES", servermanager.Fetch(r).GetNumberOfLeaves())
 """)
     proc = run(["pvpython", script], env=plain_env(site=True))
     assert "BEFORE False" in proc.stdout, proc.stderr[-3000:]
-    assert "LEAVES 370" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
+    from inr_amr_core import load_inr, refine
+
+    expected = refine(load_inr(hos_path), max_dofs=2000).tree.n_leaves
+    assert f"LEAVES {expected}" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
 def test_xml_matches_decorators(tmp_path):
@@ -113,6 +116,9 @@ def test_mpi_pieces_union_equals_serial(tmp_path, hos_path):
 from paraview.simple import *
 r = INRCheckpointReader(FileName={str(hos_path)!r})
 r.RootGrid = [2, 3, 1]
+r.Strategy = "Thresholds"
+r.Threshold = 0.1
+r.Proportion = 0.09
 r.MaxIterations = 5
 r.MaxDOFs = 0
 r.UpdatePipeline()
@@ -138,7 +144,15 @@ print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
     assert len({p["pid"] for p in pieces.values()}) == 2
     from inr_amr_core import load_inr, refine
 
-    serial = refine(load_inr(hos_path), root_grid=(2, 3), max_iterations=5, max_dofs=None)
+    serial = refine(
+        load_inr(hos_path),
+        root_grid=(2, 3),
+        max_iterations=5,
+        max_dofs=None,
+        strategy="thresholds",
+        threshold=0.1,
+        proportion=0.09,
+    )
     assert sum(int(p["leaves"]) for p in pieces.values()) == serial.tree.n_leaves
     xor = 0
     for p in pieces.values():
@@ -161,7 +175,8 @@ from inr_amr_core import load_inr
 out = {{}}
 for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt"):
     path = {str(data)!r} + "/" + name
-    r = INRCheckpointReader(FileName=path, Method="Uniform", UniformRefinements=2, MaxIterations=0)
+    r = INRCheckpointReader(FileName=path, Method="Uniform", UniformRefinements=2, MaxIterations=0,
+                            Strategy="Thresholds")
     r.UpdatePipeline(0.5)
     h = sm.Fetch(r)
     rec = leaf_records(h)

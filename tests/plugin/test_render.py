@@ -69,6 +69,8 @@ def test_pvbatch_screenshot_slice_3d(tmp_path, ct4d):
             "Method=Basic",
             "--prop",
             "Tau=0.02",
+            "--prop",
+            "MaxDOFs=30000",
             "--timing",
             str(timing),
         ],

@@ -16,7 +16,7 @@ t0 = time.perf_counter()
 reader = INRCheckpointReader(FileName=os.environ["INR_AMR_CKPT"])
 reader.Method = "Basic"
 reader.Tau = 0.02
-reader.MaxIterations = 2
+reader.MaxDOFs = 20000
 sl = htg_slice(reader, "y", 0.0)
 view = GetActiveViewOrCreate("RenderView")
 show_with_edges(sl, view, scalar_bar=False)
