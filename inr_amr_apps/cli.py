@@ -232,8 +232,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         for m, res in comparison.results.items():
-            print(f"\n{m}: {make_criterion(res.settings).describe()}")
+            print(f"\n{m}: {make_criterion(res.settings).describe()}, {res.settings.strategy} strategy")
             _iteration_table(res.iterations)
+    # every method on the same budget, side by side
+    print(f"\n{'method':>8} {'stop':>15} {'leaves':>9} {'DOFs':>9} {'RMSE':>10} {'seconds':>8}")
+    for m, res in comparison.results.items():
+        last = res.iterations[-1]
+        rmse = f"{last['rmse']:.5f}" if "rmse" in last else "-"
+        print(f"{m:>8} {res.stop_reason:>15} {res.tree.n_leaves:>9} {res.dofs:>9} {rmse:>10} {res.seconds:>8.2f}")
     report = {"checkpoint": str(args.checkpoint), **comparison.report()}
     if args.plot:
         path = plot_error_vs_dofs(

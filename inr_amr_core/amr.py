@@ -45,8 +45,8 @@ __all__ = [
     "time_input_name",
 ]
 
-#: settings a budget run may change when it continues a previous one (``resume``)
-RESUMABLE = frozenset({"max_dofs", "max_leaves", "time_budget", "rmse_samples", "conforming_dofs"})
+#: settings a budget run may change when it reuses a previous one's tests (``resume``): its budgets and its time
+RESUMABLE = frozenset({"max_dofs", "max_leaves", "time_budget", "rmse_samples", "conforming_dofs", "time"})
 
 
 def refine(
@@ -83,9 +83,10 @@ def refine(
         Pre-drawn points and INR values for the total RMSE (share one across methods to compare them
         on the same points); otherwise drawn when ``settings.rmse_samples`` is non-zero.
     resume : RefinementResult, optional
-        A budget-strategy result of the same INR and settings but for its budgets: the run continues
-        from it (a larger budget) or cuts it back (a smaller one, without recomputation). Either way the
-        mesh is the one a fresh run with these budgets gives.
+        A budget-strategy result of the same INR and settings but for its budgets or its time: the
+        run reuses every test it measured (a larger budget continues its work, a smaller one needs no
+        test, another time step shares the tests of elements whose field did not change, see
+        :mod:`inr_amr_core.timeslabs`). Either way the mesh is the one a fresh run gives.
 
     Returns
     -------
@@ -117,9 +118,10 @@ def refine(
         inr = resume.inr
     key_level = settings.max_level if budget else settings.uniform_refinements + settings.max_iterations
     run = prepare_run(inr, settings, roots, progress, cancel, reference, key_level)
-    if resume is not None:
-        run.cache = resume.vertex_cache  # vertex values already computed stay valid
-        run.context.vertex_cache = resume.vertex_cache
+    if state is not None:
+        # the vertex values at this time computed by earlier runs stay valid
+        cache = state.cache.vertex_cache(run.model, run.space, run.key_level, settings.output_component)
+        run.cache = run.context.vertex_cache = cache
     result = refine_budget(run, state) if budget else refine_thresholds(run)
     result.seconds = time_module.perf_counter() - started
     if progress is not None:

@@ -29,6 +29,7 @@ still a prefix of the order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time as time_module
@@ -38,6 +39,7 @@ import numpy as np
 
 from .result import RefinementResult
 from .run import RefinementCancelled, Run, iteration_row
+from .timeslabs import ScoreCache, time_stars
 from .tree import LinearTree
 
 __all__ = ["TEST_MACS_PER_DOF", "BudgetState", "ElementTable", "refine_budget", "test_work_budget"]
@@ -103,8 +105,8 @@ class BudgetState:
     """What a budget run leaves behind: the scores its tests measured, to be reused by a later run."""
 
     initial: LinearTree
-    #: measured scores only (tested elements), by element key; predictions are redone by every run
-    measured: ElementTable
+    #: measured scores only (tested elements), by time and element key; predictions are redone by every run
+    cache: ScoreCache
 
 
 def _order_keys(effective: np.ndarray, levels: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -121,10 +123,10 @@ def _precedes(eff: np.ndarray, lvl: np.ndarray, key: np.ndarray, cut: tuple[floa
 class _Scorer:
     """Scores elements once per run (cached tests, new tests or predictions) and keeps them in a table."""
 
-    def __init__(self, run: Run, measured: ElementTable, max_tested: int | None) -> None:
+    def __init__(self, run: Run, cache: ScoreCache, max_tested: int | None) -> None:
         self.run = run
         self.table = ElementTable()  # this run's scores, predictions and effective scores
-        self.measured = measured  # every test ever measured for these settings (grows)
+        self.cache = cache  # every test ever measured for these settings (grows), by time
         self.max_level = run.settings.max_level
         # an explicit deepest tested level, or (None) the test work budget decides level by level
         self.max_tested = run.settings.max_level if max_tested is None else max_tested
@@ -164,21 +166,52 @@ class _Scorer:
         diagnostics: dict = {name: np.full(n, np.nan) for name in run.criterion.diagnostic_names}
         testable = np.flatnonzero(~done & (levels <= self.max_tested))
         testable = self._within_work_budget(testable, levels)
-        # tests measured before (an earlier run with other budgets): reused as they are
-        cached = self.measured.find(keys[testable])
-        hit = cached >= 0
-        if np.any(hit):
-            sel, rows = testable[hit], cached[hit]
-            score[sel], done[sel] = self.measured.score[rows], self.measured.done[rows]
-            tested_round[sel] = self.measured.tested_round[rows]
-            for name in diagnostics:
-                if name in self.measured.diagnostics:
-                    diagnostics[name][sel] = self.measured.diagnostics[name][rows]
-        test = testable[~hit]
-        if test.size:
-            run.context.tree = elements
+        # each element is scored at its own time t* (the run's time, or a time slab's centre)
+        axis, ctx = run.time_axis, run.context
+        groups: list[tuple[float | None, np.ndarray]] = [(None, testable)]
+        if axis is None or testable.size == 0:
+            pass
+        else:
+            t = dict(run.space.fixed)[axis.index]
+            stars = time_stars(
+                self.cache,
+                run.model,
+                run.space,
+                axis,
+                t,
+                elements,
+                idx[testable],
+                keys[testable],
+                ctx.stream,
+                ctx.component,
+            )
+            groups = [(float(v), testable[stars == v]) for v in np.unique(stars)]
+        for t_star, members in groups:
+            measured = self.cache.measured.setdefault(t_star, ElementTable())
+            # tests measured before (at this t*, for other budgets or time steps): reused as they are
+            cached = measured.find(keys[members])
+            hit = cached >= 0
+            if np.any(hit):
+                sel, rows = members[hit], cached[hit]
+                score[sel], done[sel] = measured.score[rows], measured.done[rows]
+                tested_round[sel] = measured.tested_round[rows]
+                for name in diagnostics:
+                    if name in measured.diagnostics:
+                        diagnostics[name][sel] = measured.diagnostics[name][rows]
+            test = members[~hit]
+            if test.size == 0:
+                continue
+            if t_star is not None:
+                assert axis is not None
+                space = run.space.with_fixed(**{run.space.input_names[axis.index]: t_star})
+                ctx = dataclasses.replace(
+                    run.context,
+                    space=space,
+                    vertex_cache=self.cache.vertex_cache(run.model, space, run.key_level, run.context.component),
+                )
+            ctx.tree = elements
             t0 = time_module.perf_counter()
-            outcome = run.criterion.test(run.context, idx[test])
+            outcome = run.criterion.test(ctx, idx[test])
             self.test_seconds += time_module.perf_counter() - t0
             assert outcome.score is not None
             score[test] = outcome.score
@@ -187,7 +220,7 @@ class _Scorer:
             for name, values in outcome.diagnostics.items():
                 diagnostics[name][test] = values
             self.tests += test.size
-            self.measured.add(
+            measured.add(
                 keys[test],
                 score[test],
                 score[test],
@@ -291,9 +324,11 @@ def _round_size(run: Run, tree: LinearTree, dofs: int, seconds_per_test: float |
 def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResult:
     """Run the budget strategy on a prepared run (reusing the measured scores of ``resume``)."""
     settings, tracker = run.settings, run.progress
-    measured = resume.measured if resume is not None else ElementTable()
-    state = BudgetState(run.initial, measured)
-    scorer = _Scorer(run, measured, settings.max_tested_level)
+    cache = resume.cache if resume is not None else ScoreCache()
+    state = BudgetState(run.initial, cache)
+    if resume is None:  # the run's vertex values are shared with later runs at this time
+        cache.vertices[(run.space.fixed, run.key_level, run.context.component)] = run.cache
+    scorer = _Scorer(run, cache, settings.max_tested_level)
     uniform = settings.method == "uniform"
     d = run.initial.d
     tree = run.initial

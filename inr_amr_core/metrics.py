@@ -34,7 +34,7 @@ class ReferenceSample:
 
     @classmethod
     def draw(
-        cls, inr: INR, space: SpaceSlice, n: int, seed: int = 0, component: int = 0, chunk_size: int = 65536
+        cls, inr: INR, space: SpaceSlice, n: int, seed: int = 0, component: int = 0, chunk_size: int | None = None
     ) -> ReferenceSample:
         """Draw ``n`` points with a fixed seed and evaluate the INR there."""
         b = np.asarray(space.bounds, dtype=np.float64)

@@ -6,6 +6,7 @@ INR's vertex values, the ReLU neurons seen alive) live here, never on the INR ob
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time as time_module
@@ -22,6 +23,7 @@ from .metrics import ReferenceSample, total_rmse
 from .pruning import LiveNeuronGuess
 from .sampling import SampleStream
 from .settings import RefinementSettings, SettingsError
+from .timeslabs import TimeAxis
 from .tree import LinearTree
 from .vertices import VertexCache
 
@@ -152,10 +154,24 @@ class Run:
     max_leaves: int | None
     key_level: int
     started: float
+    #: budget strategy on a 4D INR: the time axis its element scores are shared along (None: no sharing)
+    time_axis: TimeAxis | None = None
 
     @property
     def elapsed(self) -> float:
         return time_module.perf_counter() - self.started
+
+
+def _time_axis(inr: INR, settings: RefinementSettings, space: SpaceSlice) -> TimeAxis | None:
+    """The time axis a budget run shares work along: the INR's time input, fixed by this slice."""
+    name = time_input_name(inr, settings.time_input)
+    if name is None or settings.time_levels == 0:
+        return None
+    index = inr.input_names.index(name)
+    if index not in dict(space.fixed):  # time is refined (or not fixed): nothing to share along
+        return None
+    lo, hi = inr.domain[index]
+    return TimeAxis(index, lo, hi, settings.time_levels, settings.time_tolerance, 1.0)
 
 
 def prepare_run(
@@ -213,11 +229,21 @@ def prepare_run(
             f"the initial mesh has {tree.n_leaves} leaves, more than max_leaves = {max_leaves}; lower "
             "uniform_refinements or raise max_leaves"
         )
-    rel = RelativeError(
-        settings.relative_error,
-        settings.error_floor,
-        _field_scale(model, space, settings.seed, settings.output_component),
-    )
+    axis = _time_axis(inr, settings, space) if settings.strategy == "budget" else None
+    if axis is not None:
+        # the relative-error floor and the stationarity test compare against the field's RMS over space
+        # and time, so that an element's score does not depend on the time step it was measured for
+        full = SpaceSlice(
+            space.input_names,
+            (*space.space_axes, axis.index),
+            tuple(f for f in space.fixed if f[0] != axis.index),
+            (*space.bounds, (axis.lo, axis.hi)),
+        )
+        axis = dataclasses.replace(axis, scale=_field_scale(model, full, settings.seed, settings.output_component))
+        scale = axis.scale
+    else:
+        scale = _field_scale(model, space, settings.seed, settings.output_component)
+    rel = RelativeError(settings.relative_error, settings.error_floor, scale)
     cache = VertexCache(model, space, key_level, settings.output_component)
     if settings.rmse_samples and reference is None:
         n = PAPER_RMSE_SAMPLES[d] if settings.rmse_samples < 0 else settings.rmse_samples
@@ -249,6 +275,7 @@ def prepare_run(
         max_leaves,
         key_level,
         started,
+        axis,
     )
 
 

@@ -18,7 +18,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 #: purposes: each draws from its own stream so that changing one sample count leaves the others unchanged
-PURPOSES = {"id": 1, "error": 2, "basic": 3, "rmse": 4, "probe": 5}
+PURPOSES = {"id": 1, "error": 2, "basic": 3, "rmse": 4, "probe": 5, "time": 6}
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:

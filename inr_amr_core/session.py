@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .amr import RefinementResult, refine, time_input_name
+from .amr import RESUMABLE, RefinementResult, refine, time_input_name
 from .checkpoint import load_inr
 from .inr import INR, resolve_device
 from .settings import LoadSettings, RefinementSettings
@@ -23,6 +23,11 @@ from .settings import LoadSettings, RefinementSettings
 __all__ = ["RefinementSession", "share_of_roots"]
 
 log = logging.getLogger(__name__)
+
+
+def _same_but_budgets(a: RefinementSettings, b: RefinementSettings) -> bool:
+    da, db = a.to_dict(), b.to_dict()
+    return all(da[k] == db[k] for k in da if k not in RESUMABLE)
 
 
 def share_of_roots(n_roots: int, piece: int, n_pieces: int) -> np.ndarray:
@@ -55,6 +60,7 @@ class RefinementSession:
         self._inr: INR | None = None
         self._on_device: dict[str, INR] = {}  # copies of the INR on other devices, made once
         self._cache: OrderedDict = OrderedDict()
+        self._cancelled: dict = {}
         self.hits = 0
         self.misses = 0
 
@@ -116,6 +122,21 @@ class RefinementSession:
     def clear(self) -> None:
         """Forget every cached result."""
         self._cache.clear()
+        self._cancelled.clear()
+
+    def _resumable(self, settings: RefinementSettings, roots: Sequence[int] | None) -> RefinementResult | None:
+        """A cached budget run that differs from ``settings`` only in its budgets (the latest one)."""
+        if settings.strategy != "budget":
+            return None
+        share = None if roots is None else tuple(int(r) for r in roots)
+        candidates = [r for (stamp, _, rr), r in self._cache.items() if stamp == self._stamp and rr == share]
+        cancelled = self._cancelled.get((self._stamp, share))
+        if cancelled is not None:
+            candidates.append(cancelled)
+        for previous in reversed(candidates):
+            if previous.budget_state is not None and _same_but_budgets(previous.settings, settings):
+                return previous
+        return None
 
     def _key(self, settings: RefinementSettings, roots: Sequence[int] | None) -> tuple:
         # settings are frozen and hashable: the time is one of them
@@ -136,7 +157,12 @@ class RefinementSession:
             self.hits += 1
             return self._cache[key], True
         self.misses += 1
-        res = refine(inr, settings, roots=roots, progress=progress, cancel=cancel)
+        previous = self._resumable(settings, roots)
+        res = refine(inr, settings, roots=roots, progress=progress, cancel=cancel, resume=previous)
+        if res.stop_reason == "cancelled":
+            # not what these settings give: kept only as the start of the next run (its tests stay valid)
+            self._cancelled[(self._stamp, None if roots is None else tuple(int(r) for r in roots))] = res
+            return res, False
         self._cache[key] = res
         while len(self._cache) > self.max_cached:
             self._cache.popitem(last=False)

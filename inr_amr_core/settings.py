@@ -786,6 +786,26 @@ class RefinementSettings(_Validated):
         OptionalFloatKind(),
         cli="--time",
     )
+    time_levels: int = parameter(
+        4,
+        "budget strategy: time slabs for sharing work across time steps; an element is scored at the centre "
+        "of the coarsest of the 2^j slabs (j <= time_levels) holding the time over which its field stays within "
+        "time_tolerance; 0: every element is scored at the time itself",
+        IntKind(),
+        cli="--time-levels",
+        minimum=0,
+        maximum=12,
+        paraview=_PV("TimeLevels", group=GROUP_DOMAIN, advanced=True),
+    )
+    time_tolerance: float = parameter(
+        1e-2,
+        "budget strategy: the change over a time slab (relative to the field's RMS) below which an element's "
+        "field counts as unchanged",
+        FloatKind(),
+        cli="--time-tolerance",
+        minimum=0.0,
+        paraview=_PV("TimeTolerance", group=GROUP_DOMAIN, advanced=True),
+    )
     fixed_inputs: tuple[tuple[str, float], ...] = parameter(
         (),
         "values of inputs that are neither refined nor time, e.g. z=0.25 (default the middle of their range)",

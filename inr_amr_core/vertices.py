@@ -24,13 +24,13 @@ class VertexCache:
     """
 
     def __init__(
-        self, inr: INR, space: SpaceSlice, key_level: int, component: int = 0, chunk_size: int = 65536
+        self, inr: INR, space: SpaceSlice, key_level: int, component: int = 0, chunk_size: int | None = None
     ) -> None:
         self.inr = inr
         self.space = space
         self.key_level = int(key_level)
         self.component = int(component)
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = chunk_size  # None: the fastest chunk for the device (measured once)
         self.keys = np.empty(0, dtype=np.int64)
         self.values = np.empty(0, dtype=np.float64)
         self.evaluations = 0

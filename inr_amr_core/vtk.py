@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import vtkBitArray, vtkDoubleArray, vtkPoints, vtkStringArray
+from vtkmodules.vtkCommonCore import vtkBitArray, vtkDoubleArray, vtkIntArray, vtkPoints, vtkStringArray
 from vtkmodules.vtkCommonDataModel import (
     VTK_LINE,
     VTK_PIXEL,
@@ -223,8 +223,24 @@ def result_to_hypertreegrid(
     Field data ``inr_amr_summary`` holds the run's JSON summary.
     """
     htg = tree_to_hypertreegrid(result.tree, result_leaf_arrays(result, leaf_values, diagnostics), roots=roots)
-    htg.GetFieldData().AddArray(_summary_array(result.summary()))
+    add_run_fields(htg, result)
     return htg
+
+
+def add_run_fields(data: Any, result: RefinementResult) -> None:
+    """Field data a user reads in ParaView's Information tab: how the run stopped, its DOFs and leaves,
+    and the whole JSON summary."""
+    fd = data.GetFieldData()
+    fd.AddArray(_summary_array(result.summary()))
+    stop = vtkStringArray()
+    stop.SetName("stop_reason")
+    stop.InsertNextValue(result.stop_reason)
+    fd.AddArray(stop)
+    for name, value in (("dofs", result.dofs), ("leaves", result.tree.n_leaves)):
+        arr = vtkIntArray() if value < 2**31 else vtkDoubleArray()
+        arr.SetName(name)
+        arr.InsertNextValue(value)
+        fd.AddArray(arr)
 
 
 def result_to_unstructured_grid(result: RefinementResult) -> vtkUnstructuredGrid:
@@ -261,7 +277,7 @@ def result_to_unstructured_grid(result: RefinementResult) -> vtkUnstructuredGrid
         a = numpy_support.numpy_to_vtk(np.ascontiguousarray(vals), deep=1)
         a.SetName(key)
         ug.GetCellData().AddArray(a)
-    ug.GetFieldData().AddArray(_summary_array(result.summary()))
+    add_run_fields(ug, result)
     return ug
 
 

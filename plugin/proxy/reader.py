@@ -93,9 +93,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             return
         if binding.owner == "load":
             self._reopen()
-        elif binding.owner == "settings" and self._session is not None:
-            self._session.clear()
-        # the series only changes which times are advertised; results are keyed by time
+        # results are cached by their settings (and time): a changed budget continues a cached run of the
+        # same settings, and switching a property back shows its result again without recomputation
         self.Modified()
 
     def GetTimestepValues(self) -> list[float]:
