@@ -1,7 +1,7 @@
 """Analytic fields ("phantoms") that the demo INRs are trained on (numpy only, vectorised).
 
 Every phantom takes points as an ``(N, k)`` float array **in the INR's input order** and returns
-``(N,)`` float64 values. The two CT phantoms also expose their sharp geometry as boolean masks
+``(N,)`` float64 values. The CT phantoms also expose their sharp geometry as boolean masks
 (``*_regions``) so that tests can check what is where without looking at smoothed values.
 
 ``sin_corner``
@@ -9,6 +9,10 @@ Every phantom takes points as an ``(N, k)`` float array **in the INR's input ord
 ``compressed_cube``
     A simulated dynamic CT scan (Section 4.2): a cube with a cylindrical hole, compressed on four
     sides by plates as ``t`` goes from -1 to 1; inputs ``(t, z, y, x)`` in ``[-1, 1]``.
+``lattice``
+    A simulated micro-CT scan of a gyroid sheet lattice (walls 0.02 thick) with pores, compressed
+    between plates as ``t`` goes from -1 to 1 (a collapse band densifies, its walls buckle);
+    inputs ``(t, z, y, x)`` in ``[-1, 1]``.
 ``log_pile``
     An experimental-looking dynamic CT scan (Section 4.3): a woodpile of cylindrical logs in
     alternating layers, clipped to a vertical cylinder, compressed in time, with smooth
@@ -24,11 +28,18 @@ import numpy as np
 
 __all__ = [
     "CUBE",
+    "LATTICE",
     "LOG_PILE",
     "compressed_cube",
     "compressed_cube_regions",
     "compressed_cube_sdf",
     "compression",
+    "lattice",
+    "lattice_plates",
+    "lattice_pores",
+    "lattice_regions",
+    "lattice_sdf",
+    "lattice_undeformed",
     "log_pile",
     "log_pile_layer_heights",
     "log_pile_noise",
@@ -400,3 +411,301 @@ def log_pile_regions(points: np.ndarray) -> dict[str, np.ndarray]:
     parts = _log_pile_parts(_points(points, 4, "log_pile_regions"))
     log = parts["d"] <= 0.0
     return {"log": log, "log_x": log & parts["along_x"], "log_y": log & ~parts["along_x"], "air": ~log}
+
+
+# ------------------------------------------------------------------------------------ lattice
+#: Geometry, motion and values of :func:`lattice` (lengths in the ``[-1, 1]`` units of the inputs).
+LATTICE = {
+    "period": 0.4,  # gyroid unit cell at t = -1 (4 cells across the specimen's width)
+    "half_thickness": 0.01,  # the walls are 0.02 thick (1% of the domain), in current coordinates
+    "half_width": 0.8,  # the specimen is |X|, |Y| <= 0.8 in undeformed coordinates
+    "bottom": -0.7,  # top face of the fixed bottom plate
+    "top": 0.7,  # bottom face of the top plate at t = -1; it moves down to 0.7 - 1.4 * strain
+    "strain": 0.25,  # nominal compression at t = 1: the specimen's height 1.4 shrinks to 1.05
+    "band_centre": 0.0,  # height (current z) of the collapse band
+    "band_width": 0.1,  # sech^2 half-width of the band
+    "band_stretch": 1.5,  # extra dZ/dz in the band's middle at t = 1 (grows as s^2): local strain 61%
+    "buckle_amplitude": 0.04,  # lateral buckling displacement in the band at t = 1 (grows as s^2)
+    "buckle_wavelength": 0.4,
+    "plate_thickness": 0.1,
+    "plate_half_width": 0.9,
+    # spherical voids (x, y, z, radius) in undeformed coordinates; the centres are moved onto the
+    # nearest wall when the module is imported, so each one cuts a round hole through a wall. The
+    # last, large one is a region where a wall is missing.
+    "pores": (
+        (0.30, -0.25, 0.35, 0.05),
+        (-0.45, 0.10, -0.30, 0.06),
+        (0.05, 0.50, -0.45, 0.045),
+        (0.55, 0.45, 0.10, 0.05),
+        (-0.15, -0.55, -0.05, 0.055),
+        (-0.35, -0.20, 0.30, 0.12),
+    ),
+    "material_value": 0.10,
+    "plate_value": 0.06,
+    "edge_width": 0.003,  # logistic width of the edges
+}
+
+
+def lattice_plates(t: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Heights of the specimen's bottom and top faces (the plates' inner faces) at times ``t``.
+
+    The bottom plate is fixed at ``z = -0.7``; the top plate moves down linearly in ``s = (t + 1) / 2``
+    from ``z = 0.7`` to ``0.35`` (25% nominal compression).
+
+    Examples
+    --------
+    >>> bottom, top = lattice_plates(np.array([-1.0, 0.0, 1.0]))
+    >>> bottom.tolist(), np.round(top, 3).tolist()
+    ([-0.7, -0.7, -0.7], [0.7, 0.525, 0.35])
+    """
+    c = LATTICE
+    s = compression(t)
+    height = (c["top"] - c["bottom"]) * (1.0 - c["strain"] * s)
+    return np.full_like(s, c["bottom"]), c["bottom"] + height
+
+
+def _sech2(u: np.ndarray) -> np.ndarray:
+    return 1.0 / np.cosh(np.clip(u, -300.0, 300.0)) ** 2
+
+
+def _lattice_map(p: np.ndarray) -> dict[str, np.ndarray]:
+    """Undeformed coordinates ``X, Y, Z`` of current points and the Jacobian of that map.
+
+    The inverse motion is a composition of closed forms: ``Z = F(z, t)`` (monotone in z), then
+    ``Y = y - dy(x, z)``, then ``X = x - dx(Y, z)``.
+    """
+    c = LATTICE
+    t, z, y, x = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+    s = compression(t)
+    bottom, top = lattice_plates(t)
+    h0 = c["top"] - c["bottom"]
+    zb, wb = c["band_centre"], c["band_width"]
+    b = c["band_stretch"] * s * s
+    tb = np.tanh((bottom - zb) / wb)
+    # dZ/dz = 1 + a + b sech^2((z - zb) / wb), with a such that Z(top) = c["top"]
+    a = (h0 - b * wb * (np.tanh((top - zb) / wb) - tb)) / (top - bottom) - 1.0
+    u = (z - zb) / wb
+    big_z = bottom + (1.0 + a) * (z - bottom) + b * wb * (np.tanh(u) - tb)
+    dz_dz = 1.0 + a + b * _sech2(u)
+    # buckling: lateral shears that grow as s^2 inside the band
+    k = 2.0 * np.pi / c["buckle_wavelength"]
+    env = c["buckle_amplitude"] * s * s * _sech2(u)
+    env_z = env * (-2.0 * np.tanh(u) / wb)  # d env / dz
+    big_y = y - 0.5 * env * np.sin(k * x)
+    dy_x, dy_z = -0.5 * env * k * np.cos(k * x), -0.5 * env_z * np.sin(k * x)  # dY/dx, dY/dz
+    big_x = x - env * np.sin(k * big_y)
+    dx_dy = -env * k * np.cos(k * big_y)  # dX/dY at fixed z
+    dx_z = -env_z * np.sin(k * big_y)  # dX/dz at fixed Y
+    # Jacobian rows: dX/d(x, y, z), dY/d(x, y, z), dZ/dz
+    jac = {
+        "Xx": 1.0 + dx_dy * dy_x,
+        "Xy": dx_dy,
+        "Xz": dx_dy * dy_z + dx_z,
+        "Yx": dy_x,
+        "Yz": dy_z,
+        "Zz": dz_dz,
+    }
+    return {"X": big_x, "Y": big_y, "Z": big_z, "bottom": bottom, "top": top, "dZdz": dz_dz, **jac}
+
+
+def _current_distance(f: np.ndarray, fx: np.ndarray, fy: np.ndarray, fz: np.ndarray, m: dict) -> np.ndarray:
+    """``f / |grad_x f|``: a level function of undeformed coordinates as a distance in current ones.
+
+    ``(fx, fy, fz)`` is the gradient of ``f`` in undeformed coordinates; the chain rule through the
+    map's Jacobian gives the gradient in current coordinates (first-order distance to ``f = 0``).
+    """
+    gx = fx * m["Xx"] + fy * m["Yx"]
+    gy = fx * m["Xy"] + fy
+    gz = fx * m["Xz"] + fy * m["Yz"] + fz * m["Zz"]
+    return f / np.maximum(np.sqrt(gx * gx + gy * gy + gz * gz), 1e-9)
+
+
+def _gyroid(big_x: np.ndarray, big_y: np.ndarray, big_z: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The gyroid function ``g = sin X cos Y + sin Y cos Z + sin Z cos X`` (scaled) and its gradient."""
+    k = 2.0 * np.pi / LATTICE["period"]
+    sx, cx = np.sin(k * big_x), np.cos(k * big_x)
+    sy, cy = np.sin(k * big_y), np.cos(k * big_y)
+    sz, cz = np.sin(k * big_z), np.cos(k * big_z)
+    g = sx * cy + sy * cz + sz * cx
+    return g, k * (cx * cy - sz * sx), k * (cy * cz - sx * sy), k * (cz * cx - sy * sz)
+
+
+def _on_gyroid(centre: np.ndarray) -> np.ndarray:
+    """The point of the gyroid's zero set nearest ``centre`` (a few Newton steps along the gradient)."""
+    q = np.asarray(centre, dtype=np.float64).copy()
+    for _ in range(100):  # damped: steps of at most 0.01, so it stays near the start
+        g, gx, gy, gz = _gyroid(q[0:1], q[1:2], q[2:3])
+        grad = np.array([gx[0], gy[0], gz[0]])
+        step = g[0] * grad / max(float(grad @ grad), 1e-12)
+        q -= step * min(1.0, 0.01 / max(float(np.linalg.norm(step)), 1e-300))
+    return q
+
+
+#: the pores' centres on the walls (x, y, z; undeformed coordinates) and radii
+_PORES = np.array([[*_on_gyroid(np.array(row[:3])), row[3]] for row in LATTICE["pores"]])
+
+
+def lattice_pores() -> np.ndarray:
+    """The pores of :func:`lattice`: rows ``(x, y, z, radius)``, centres on walls, undeformed coordinates.
+
+    The centres are those of ``LATTICE["pores"]`` moved (by at most a few hundredths) onto the
+    nearest point of the gyroid's middle surface ``g = 0``.
+
+    Examples
+    --------
+    >>> pores = lattice_pores()
+    >>> pores.shape, float(pores[:, 3].max())
+    ((6, 4), 0.12)
+    """
+    return _PORES.copy()
+
+
+def _lattice_parts(p: np.ndarray) -> dict[str, np.ndarray]:
+    """Approximate signed distances (negative inside), in current coordinates, of the lattice's parts."""
+    c = LATTICE
+    m = _lattice_map(p)
+    big_x, big_y, big_z = m["X"], m["Y"], m["Z"]
+    zero = np.zeros_like(big_x)
+    g, gx, gy, gz = _gyroid(big_x, big_y, big_z)
+    d_sheet = _current_distance(np.abs(g), gx, gy, gz, m) - c["half_thickness"]
+    # the specimen: |X|, |Y| <= half_width (undeformed), between the plates (current z)
+    hw = c["half_width"]
+    d_side_x = _current_distance(np.abs(big_x) - hw, np.sign(big_x), zero, zero, m)
+    d_side_y = _current_distance(np.abs(big_y) - hw, zero, np.sign(big_y), zero, m)
+    z = p[:, 1]
+    d_box = np.maximum(np.maximum(d_side_x, d_side_y), np.maximum(z - m["top"], m["bottom"] - z))
+    # pores: spheres in undeformed coordinates
+    d_pore = np.full_like(big_x, np.inf)
+    for cx, cy, cz, r in _PORES:
+        ex, ey, ez = big_x - cx, big_y - cy, big_z - cz
+        rho = np.maximum(np.sqrt(ex * ex + ey * ey + ez * ez), 1e-12)
+        d_pore = np.minimum(d_pore, _current_distance(rho - r, ex / rho, ey / rho, ez / rho, m))
+    d_lattice = np.maximum(np.maximum(d_sheet, d_box), -d_pore)
+    # plates (current coordinates): [bottom - thickness, bottom] and [top, top + thickness]
+    th, phw = c["plate_thickness"], c["plate_half_width"]
+    d_lateral = np.maximum(np.abs(p[:, 2]), np.abs(p[:, 3])) - phw
+    d_low = np.maximum(np.abs(z - (m["bottom"] - 0.5 * th)) - 0.5 * th, d_lateral)
+    d_high = np.maximum(np.abs(z - (m["top"] + 0.5 * th)) - 0.5 * th, d_lateral)
+    return {
+        "lattice": d_lattice,
+        "sheet": d_sheet,
+        "box": d_box,
+        "pore": d_pore,
+        "plates": np.minimum(d_low, d_high),
+    }
+
+
+def lattice_undeformed(points: np.ndarray) -> np.ndarray:
+    """Undeformed (``t = -1``) coordinates ``(Z, Y, X)`` of current points ``(t, z, y, x)``.
+
+    The motion is the identity at ``t = -1``. With ``s = (t + 1) / 2`` the vertical map has
+    ``dZ/dz = 1 + a(s) + 1.5 s^2 sech^2(z / 0.1)``: a collapse band around ``z = 0`` where the
+    layers densify (local strain 61% at ``t = 1``) on top of a small uniform strain (``a`` makes
+    the top plate's face map to ``Z = 0.7``); then two lateral shears, ``Y = y - 0.02 s^2 sech^2(z / 0.1)
+    sin(2 pi x / 0.4)`` and ``X = x - 0.04 s^2 sech^2(z / 0.1) sin(2 pi Y / 0.4)``: the walls in the
+    band buckle sideways.
+
+    Returns
+    -------
+    (N, 3) float64
+        ``(Z, Y, X)`` in the input order.
+
+    Examples
+    --------
+    >>> np.round(lattice_undeformed([[-1.0, 0.3, 0.2, 0.1]]), 12).tolist()   # identity at t = -1
+    [[0.3, 0.2, 0.1]]
+    >>> round(float(lattice_undeformed([[1.0, 0.35, 0.0, 0.0]])[0, 0]), 12)   # the top face
+    0.7
+    """
+    m = _lattice_map(_points(points, 4, "lattice_undeformed"))
+    return np.stack([m["Z"], m["Y"], m["X"]], axis=1)
+
+
+def lattice_sdf(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate signed distances (negative inside) to the lattice material and to the plates.
+
+    Parameters
+    ----------
+    points : (N, 4) array_like
+        ``(t, z, y, x)`` in ``[-1, 1]``.
+
+    Returns
+    -------
+    d_lattice, d_plates : (N,) float64
+
+    Examples
+    --------
+    >>> d_lattice, d_plates = lattice_sdf([[-1.0, -0.75, 0.0, 0.0]])   # in the bottom plate
+    >>> bool(d_plates[0] < 0 < d_lattice[0])
+    True
+    """
+    d = _lattice_parts(_points(points, 4, "lattice_sdf"))
+    return d["lattice"], d["plates"]
+
+
+def lattice(points: np.ndarray) -> np.ndarray:
+    """Simulated micro-CT of a gyroid sheet lattice under compression, with pores.
+
+    Inputs ``(t, z, y, x)``, all in ``[-1, 1]``; ``s = (t + 1) / 2``.
+
+    * The material is a gyroid sheet: in undeformed coordinates ``(X, Y, Z)`` the points where
+      ``|g| / |grad g| <= 0.01`` with ``g = sin kX cos kY + sin kY cos kZ + sin kZ cos kX``,
+      ``k = 2 pi / 0.4`` (4 unit cells across the specimen). The distance is measured in current
+      coordinates (the gradient goes through the motion's Jacobian), so the walls stay 0.02 thick
+      (1% of the domain) while they move, bend and crowd together. The distance is first order:
+      the thickness is within 5% of 0.02 almost everywhere, up to 25% more in a few places.
+    * The specimen is ``|X|, |Y| <= 0.8``, between two plates (0.1 thick, ``|x|, |y| <= 0.9``,
+      attenuation 0.06): the bottom one fixed with its face at ``z = -0.7``, the top one moving down
+      from ``z = 0.7`` at ``t = -1`` to ``0.35`` at ``t = 1`` (:func:`lattice_plates`).
+    * The motion is not affine (:func:`lattice_undeformed`): a collapse band around ``z = 0``
+      where the layers densify (local strain up to 61%) and the walls buckle sideways (lateral
+      displacement up to 0.04), growing as ``s^2``, over a small uniform strain elsewhere.
+    * Six spherical pores (radii 0.045-0.06, centred on walls) cut round holes through walls; a
+      larger one (radius 0.12) is a region where a wall is missing. They move with the material.
+    * Values: lattice 0.10, plates 0.06, air 0, with logistic edges of width 0.003
+      (``0.10 sigma(-d_lattice / 0.003) + 0.06 sigma(-d_plates / 0.003)``), in ``[0, 0.1]``.
+
+    Parameters
+    ----------
+    points : (N, 4) array_like
+        ``(t, z, y, x)``.
+
+    Returns
+    -------
+    (N,) float64
+
+    Examples
+    --------
+    >>> v = lattice([[-1.0, 0.0, 0.0, 0.0], [-1.0, 0.1, 0.0, 0.0], [-1.0, -0.75, 0.0, 0.0]])
+    >>> np.round(v, 2).tolist()   # on a wall, in a cell, in the bottom plate
+    [0.1, 0.0, 0.06]
+    """
+    d = _lattice_parts(_points(points, 4, "lattice"))
+    w = LATTICE["edge_width"]
+    return LATTICE["material_value"] * _logistic(-d["lattice"] / w) + LATTICE["plate_value"] * _logistic(
+        -d["plates"] / w
+    )
+
+
+def lattice_regions(points: np.ndarray) -> dict[str, np.ndarray]:
+    """Sharp geometry of :func:`lattice` as boolean masks.
+
+    Returns
+    -------
+    dict
+        ``'lattice'`` (wall material), ``'plates'``, ``'pores'`` (inside a pore and on a wall, within
+        the specimen: material that is missing), ``'specimen'`` (inside the specimen's box, walls or
+        not) and ``'air'`` (neither lattice nor plates).
+
+    Examples
+    --------
+    >>> r = lattice_regions([[-1.0, 0.0, 0.0, 0.0], [-1.0, -0.75, 0.0, 0.0]])
+    >>> r["lattice"].tolist(), r["plates"].tolist()
+    ([True, False], [False, True])
+    """
+    d = _lattice_parts(_points(points, 4, "lattice_regions"))
+    mat = d["lattice"] <= 0.0
+    plates = (d["plates"] <= 0.0) & ~mat
+    specimen = d["box"] <= 0.0
+    pores = specimen & (d["sheet"] <= 0.0) & (d["pore"] < 0.0)
+    return {"lattice": mat, "plates": plates, "pores": pores, "specimen": specimen, "air": ~mat & ~plates}

@@ -10,8 +10,15 @@ import pytest
 import torch
 
 from inr_amr_apps.phantoms import (
+    LATTICE,
     compressed_cube,
     compressed_cube_regions,
+    lattice,
+    lattice_plates,
+    lattice_pores,
+    lattice_regions,
+    lattice_sdf,
+    lattice_undeformed,
     log_pile,
     log_pile_layer_heights,
     log_pile_noise,
@@ -52,6 +59,8 @@ def test_phantoms_check_shapes():
         compressed_cube(np.zeros((3, 3)))
     with pytest.raises(ValueError, match=r"\(N, 4\)"):
         log_pile(np.zeros(4))
+    with pytest.raises(ValueError, match=r"\(N, 4\)"):
+        lattice(np.zeros((3, 3)))
 
 
 # ------------------------------------------------------------------------------------ compressed cube
@@ -219,6 +228,189 @@ def test_log_pile_noise(rng):
     axes = pts([-1, -0.375, 0.125, 0.0], [1, log_pile_layer_heights(1.0)[2] - 0.016, -0.375, 0.1])
     assert np.all(log_pile(axes) > 0.099)
     assert abs(np.median(v[air])) < 0.005
+
+
+# ------------------------------------------------------------------------------------ lattice
+def line(t, start, direction, half_length, n=4001):
+    """``n`` points (t, z, y, x) on a line through ``start`` (z, y, x) along ``direction``, and its parameter."""
+    u = np.linspace(-half_length, half_length, n)
+    d = np.asarray(direction, dtype=np.float64)
+    zyx = np.asarray(start, dtype=np.float64) + u[:, None] * (d / np.linalg.norm(d))
+    return np.column_stack([np.full(n, float(t)), zyx]), u
+
+
+def crossings(u, v, level):
+    """Parameters where ``v`` crosses ``level`` (linear interpolation between samples)."""
+    above = v > level
+    i = np.flatnonzero(above[1:] != above[:-1])
+    return u[i] + (level - v[i]) * (u[i + 1] - u[i]) / (v[i + 1] - v[i])
+
+
+def sdf_normal(p, h=1e-5):
+    """Unit gradients (z, y, x) of the lattice's signed distance at points p (central differences)."""
+    grad = np.empty((p.shape[0], 3))
+    for j in range(3):
+        e = np.zeros(4)
+        e[1 + j] = h
+        grad[:, j] = (lattice_sdf(p + e)[0] - lattice_sdf(p - e)[0]) / (2 * h)
+    return grad / np.linalg.norm(grad, axis=1, keepdims=True)
+
+
+def test_lattice_walls_on_an_axis_line():
+    # at t = -1 (no motion), on the line z = y = 0, the gyroid is g = sin(2 pi x / 0.4): walls at
+    # x = 0, +-0.2, +-0.4, +-0.6 (+-0.8 is the specimen's side); |grad g| = sqrt(3) |dg/dx| there, so
+    # a wall 0.02 thick along its normal is 0.02 sqrt(3) wide along x
+    p, u = line(-1.0, (0.0, 0.0, 0.0), (0, 0, 1), 0.77, n=77001)
+    v = lattice(p)
+    half = 0.5 * LATTICE["material_value"]
+    c = crossings(u, v, half).reshape(-1, 2)  # (entry, exit) of each wall
+    np.testing.assert_allclose(c.mean(axis=1), [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6], atol=1e-3)
+    np.testing.assert_allclose(np.diff(c, axis=1)[:, 0], 0.02 * np.sqrt(3.0), rtol=0.03)
+    assert np.all(v[np.abs(u - 0.1) < 0.03] < 1e-5)  # inside a cell: air
+
+
+@pytest.mark.parametrize("t", [-1.0, 0.0, 1.0])
+def test_lattice_walls_are_one_percent_thick_and_sharp(t):
+    # lines along the walls' normals through points of the walls' middle surfaces, at every stage
+    # of the compression: the walls stay 0.02 thick (1% of the domain) and their edges stay sharp
+    rng = np.random.default_rng(7)
+    p = np.column_stack([np.full(200_000, t), rng.uniform(-0.6, 0.6, (200_000, 3)) * [0.4, 1, 1]])
+    d_sheet = lattice_sdf(p)[0]
+    near = p[np.abs(d_sheet + LATTICE["half_thickness"]) < 2e-4][:40]  # on the middle surfaces
+    assert len(near) == 40
+    normals = sdf_normal(near)
+    widths, edge_widths = [], []
+    material = LATTICE["material_value"]
+    for q, n in zip(near, normals):
+        pl, u = line(t, q[1:], n, 0.03, n=3001)
+        v = lattice(pl)
+        c = crossings(u, v, 0.5 * material)
+        if len(c) != 2:  # another wall or a pore within reach: skip this one
+            continue
+        widths.append(c[1] - c[0])
+        # a logistic edge of width w rises with slope material / (4 w) at its middle
+        slope = np.max(np.abs(np.gradient(v, u)))
+        edge_widths.append(material / (4.0 * slope))
+    assert len(widths) >= 25
+    # the walls' half-thickness is a first-order distance |g| / |grad g|: within 5% almost everywhere
+    # (99% of 600 lines), up to 25% thicker in a few places
+    widths = np.array(widths)
+    assert abs(np.median(widths) - 0.02) < 0.0006
+    assert np.mean(np.abs(widths - 0.02) < 0.001) > 0.9
+    assert widths.min() > 0.018 and widths.max() < 0.026
+    assert max(edge_widths) <= 0.004 and min(edge_widths) >= 0.5 * LATTICE["edge_width"]
+
+
+def test_lattice_values_and_regions(rng):
+    p = rng.uniform(-1, 1, (100_000, 4))
+    v = lattice(p)
+    r = lattice_regions(p)
+    assert v.dtype == np.float64 and v.shape == (100_000,)
+    assert v.min() >= 0.0 and 0.095 < v.max() <= 0.1 + 1e-12  # material 0.10, like the other CT phantoms
+    assert not (r["lattice"] & r["plates"]).any()
+    np.testing.assert_array_equal(r["air"], ~(r["lattice"] | r["plates"]))
+    assert not (r["lattice"] & ~r["specimen"]).any()  # the lattice lies inside the specimen
+    assert not (r["pores"] & r["lattice"]).any()
+    # a sheet lattice: 10-25% of the specimen is wall material
+    assert 0.10 < r["lattice"][r["specimen"]].mean() < 0.25
+    # values follow the sharp geometry except in thin smoothing layers
+    assert np.median(v[r["lattice"]]) > 0.08
+    assert 0.059 < np.median(v[r["plates"]]) <= 0.0601
+    assert np.median(v[r["air"]]) < 1e-6 and np.mean(v[r["air"]]) < 0.005
+    # the specimen: |x|, |y| <= 0.8 at t = -1, between the plates; nothing outside
+    early = p[:, 0] < -0.99
+    zyx = p[early & r["lattice"], 1:]
+    assert np.abs(zyx[:, 1:]).max() <= 0.8 + 1e-9 and np.abs(zyx[:, 0]).max() <= 0.7 + 1e-9
+    assert np.abs(zyx[:, 1:]).max() > 0.75
+    far = lattice(pts([-1, 0.9, 0, 0], [1, 0.0, 0.95, 0.0], [0, -0.75, 0.85, -0.85], [1, 0.4, 0, 0]))
+    np.testing.assert_allclose(far, [0.0, 0.0, 0.06, 0.06], atol=1e-4)
+
+
+def test_lattice_plates_compress_the_specimen():
+    bottom, top = lattice_plates(np.array([-1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(bottom, -0.7)
+    np.testing.assert_allclose(top, [0.7, 0.525, 0.35])
+    r = lattice_regions(pts([-1, 0.75, 0, 0], [1, 0.75, 0, 0], [1, 0.4, 0, 0], [-1, 0.4, 0, 0], [1, -0.75, 0.3, 0.3]))
+    assert r["plates"].tolist() == [True, False, True, False, True]
+    # no wall material above the top plate's face, at any time
+    rng = np.random.default_rng(3)
+    p = rng.uniform(-1, 1, (50_000, 4))
+    r = lattice_regions(p)
+    above = p[:, 1] > lattice_plates(p[:, 0])[1]
+    assert r["lattice"].any() and not (r["lattice"] & above).any()
+
+
+def test_lattice_compression_is_not_affine_and_densifies_a_band():
+    # the motion is the identity at t = -1
+    rng = np.random.default_rng(5)
+    p = np.column_stack([np.full(1000, -1.0), rng.uniform(-0.7, 0.7, (1000, 3))])
+    np.testing.assert_allclose(lattice_undeformed(p), p[:, 1:], atol=1e-12)
+    # at t = 1 the top face z = 0.35 maps back to Z = 0.7, the bottom one stays
+    q = lattice_undeformed(pts([1, 0.35, 0.3, -0.2], [1, -0.7, 0.1, 0.5]))
+    np.testing.assert_allclose(q[:, 0], [0.7, -0.7], atol=1e-12)
+    # vertical stretch dZ/dz: about 2.5 in the collapse band's middle (z = 0), about 1.05 away from it
+    z = np.array([-0.5, -0.3, 0.0, 0.25])
+    h = 1e-6
+    lo = lattice_undeformed(np.column_stack([np.ones(4), z - h, np.zeros((4, 2))]))[:, 0]
+    hi = lattice_undeformed(np.column_stack([np.ones(4), z + h, np.zeros((4, 2))]))[:, 0]
+    stretch = (hi - lo) / (2 * h)
+    assert stretch[2] > 2.3 and np.all(stretch[[0, 1, 3]] < 1.15) and np.all(stretch[[0, 1, 3]] > 1.0)
+    # the walls buckle sideways in the band (and not far from it)
+    g = np.linspace(-0.7, 0.7, 57)
+    band = lattice_undeformed(np.column_stack([np.ones(57), np.zeros(57), g, np.full(57, 0.05)]))
+    away = lattice_undeformed(np.column_stack([np.ones(57), np.full(57, -0.5), g, np.full(57, 0.05)]))
+    assert 0.03 < np.abs(band[:, 2] - 0.05).max() <= 0.04 + 1e-9
+    assert np.abs(away[:, 2] - 0.05).max() < 0.002
+    # the layers densify: more wall material per volume in the band at t = 1 than at t = -1
+    s = rng.uniform(-0.5, 0.5, (40_000, 2))
+    zb = rng.uniform(-0.04, 0.04, 40_000)
+    frac = [lattice_regions(np.column_stack([np.full(40_000, t), zb, s]))["lattice"].mean() for t in (-1.0, 1.0)]
+    assert frac[1] > 1.5 * frac[0]
+
+
+def test_lattice_structure_changes_with_compression(rng):
+    p = rng.uniform(-0.8, 0.8, (50_000, 4))
+    first = lattice_regions(np.column_stack([np.full(50_000, -1.0), p[:, 1:]]))["lattice"]
+    last = lattice_regions(np.column_stack([np.full(50_000, 1.0), p[:, 1:]]))["lattice"]
+    assert (first != last).mean() > 0.1
+    # smooth in time: consecutive small steps change few points
+    mid = lattice_regions(np.column_stack([np.full(50_000, 0.01), p[:, 1:]]))["lattice"]
+    mid0 = lattice_regions(np.column_stack([np.zeros(50_000), p[:, 1:]]))["lattice"]
+    assert 0 < (mid != mid0).mean() < 0.01
+
+
+def test_lattice_pores_cut_holes_through_walls():
+    pores = lattice_pores()
+    assert pores.shape == (6, 4)
+    rng = np.random.default_rng(11)
+    for x, y, z, r in pores:
+        # at t = -1 the pore's centre lies on a wall's middle surface, yet is air
+        centre = pts([-1, z, y, x])
+        assert lattice_regions(centre)["pores"][0] and lattice(centre)[0] < 1e-6
+        # wall material all around the pore, none inside it
+        d = rng.standard_normal((20_000, 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        shell = np.column_stack([np.full(20_000, -1.0), [z, y, x] + d * rng.uniform(0, 1.5 * r, (20_000, 1))])
+        rho = np.linalg.norm(shell[:, 1:] - [z, y, x], axis=1)
+        walls = lattice_regions(shell)["lattice"]
+        assert not walls[rho < r - 1e-9].any()
+        assert walls[rho > r + 0.005].sum() > 20
+    # the pores move with the material: at t = 1 nothing whose undeformed position is in a pore is wall
+    p = np.column_stack([np.ones(200_000), rng.uniform(-0.8, 0.8, (200_000, 3))])
+    q = lattice_undeformed(p)[:, ::-1]  # (X, Y, Z)
+    inside = np.zeros(len(p), dtype=bool)
+    for x, y, z, r in pores:
+        inside |= np.linalg.norm(q - [x, y, z], axis=1) < r
+    r1 = lattice_regions(p)
+    assert inside.sum() > 100 and not (r1["lattice"] & inside).any() and (r1["pores"] & inside).sum() > 10
+
+
+def test_lattice_is_deterministic_and_pointwise(rng):
+    p = rng.uniform(-1, 1, (5000, 4))
+    v = lattice(p)
+    np.testing.assert_array_equal(lattice(p.copy()), v)
+    np.testing.assert_allclose(lattice(p[17:18]), v[17:18], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(lattice(p[::-1])[::-1], v, rtol=0, atol=1e-15)
 
 
 # ------------------------------------------------------------------------------------ trained checkpoints
