@@ -43,6 +43,8 @@ from inr_amr_core.pruning import prune_on_boxes  # noqa: E402
 
 HOS = (ROOT / ".." / "shared" / "inrs" / "hos_lists.ckpt").resolve()
 PAPER_2D = dict(
+    strategy="thresholds",
+    id_method="exact",
     method="pruning",
     threshold=0.1,
     proportion=0.09,
@@ -67,12 +69,15 @@ def best_of(fn, repeats: int):
 
 
 def run_with_criterion(inr, settings, criterion):
-    original = ia.RefinementSettings.criterion
-    ia.RefinementSettings.criterion = lambda self: criterion
+    """A refinement whose Pruning criterion is ``criterion`` (the naive one), everything else unchanged."""
+    from inr_amr_core import criteria
+
+    original = criteria.CRITERIA["pruning"]
+    criteria.CRITERIA["pruning"] = type("Fixed", (original,), {"from_settings": classmethod(lambda cls, s: criterion)})
     try:
         return ia.refine(inr, settings)
     finally:
-        ia.RefinementSettings.criterion = original
+        criteria.CRITERIA["pruning"] = original
 
 
 def bench_hos(repeats: int) -> dict:
@@ -108,6 +113,10 @@ def bench_hos(repeats: int) -> dict:
             "9",
             "--max-dofs",
             "10000",
+            "--strategy",
+            "thresholds",
+            "--id-method",
+            "exact",
             "--device",
             "cpu",
             "-o",

@@ -186,6 +186,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
     inr = _load(args)
     settings = settings_from_args(args)
+    if args.times:
+        return _refine_series(inr, settings, args)
     result = _run_refine(inr, settings, args)
     if not args.quiet:
         print(f"{settings.method}: {result.space.describe()}")
@@ -203,6 +205,43 @@ def cmd_refine(args: argparse.Namespace) -> int:
         outputs["report"] = str(write_json(args.report, summary))
     for kind, path in outputs.items():
         print(f"wrote {kind}: {path}")
+    return 0
+
+
+def _refine_series(inr, settings, args) -> int:
+    from .series import parse_piece, parse_times, steps_of_piece, write_series
+
+    times = parse_times(args.times)
+    if settings.time is not None:
+        raise SystemExit("inr-amr refine: error: give either --time or --times")
+    if not args.output:
+        raise SystemExit("inr-amr refine: error: --times needs -o DIR/NAME.pvd")
+    piece = parse_piece(args.piece)
+    mine = steps_of_piece(len(times), *piece)
+
+    def progress(i: int, t: float):
+        return ProgressLine(
+            f"[{settings.method} t={t:+.3g} ({i + 1 - mine.start}/{len(mine)})] ", enabled=not args.quiet
+        )
+
+    results = write_series(inr, settings, times, args.output, piece, progress)
+    if not args.quiet:
+        print(f"{'step':>5} {'time':>8} {'stop':>10} {'leaves':>9} {'DOFs':>9} {'tests':>7} {'seconds':>8}")
+        for i, res in zip(mine, results):
+            tests = sum(row["tested"] for row in res.iterations)
+            print(
+                f"{i:>5} {times[i]:>8.4g} {res.stop_reason:>10} {res.tree.n_leaves:>9} {res.dofs:>9} {tests:>7} "
+                f"{res.seconds:>8.2f}"
+            )
+    print(f"wrote pvd: {args.output} ({len(times)} steps; this process: {len(mine)})")
+    if args.report:
+        report = {
+            "checkpoint": str(args.checkpoint),
+            "times": times,
+            "piece": list(piece),
+            "steps": {int(i): r.summary() for i, r in zip(mine, results)},
+        }
+        print(f"wrote report: {write_json(args.report, report)}")
     return 0
 
 
@@ -304,9 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refine", help="refine a mesh and write .htg / .vtu / a JSON report")
     _add_checkpoint_options(p)
     _add_refine_options(p)
-    p.add_argument("-o", "--output", help="write the vtkHyperTreeGrid (.htg)")
+    p.add_argument("-o", "--output", help="write the vtkHyperTreeGrid (.htg), or with --times the series (.pvd)")
     p.add_argument("--vtu", help="write the mesh with vertex values as .vtu")
     p.add_argument("--report", help="write a JSON report")
+    p.add_argument(
+        "--times",
+        help="a time series: START:STOP:N or t1,t2,... (write --times=-1:1:11 when START is "
+        "negative); -o DIR/NAME.pvd gets one .htg per step",
+    )
+    p.add_argument(
+        "--piece",
+        help="with --times: refine piece I/N of the steps (contiguous blocks; 'auto': mpirun's rank and size)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line or table")
     p.set_defaults(func=cmd_refine)
 

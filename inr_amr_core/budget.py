@@ -187,7 +187,12 @@ class _Scorer:
             )
             groups = [(float(v), testable[stars == v]) for v in np.unique(stars)]
         for t_star, members in groups:
-            measured = self.cache.measured.setdefault(t_star, ElementTable())
+            # measured scores are keyed by the inputs the tests held fixed (the time t* among them)
+            if t_star is None or axis is None:
+                fixed = run.space.fixed
+            else:
+                fixed = run.space.with_fixed(**{run.space.input_names[axis.index]: t_star}).fixed
+            measured = self.cache.measured.setdefault(fixed, ElementTable())
             # tests measured before (at this t*, for other budgets or time steps): reused as they are
             cached = measured.find(keys[members])
             hit = cached >= 0

@@ -31,7 +31,7 @@ import numpy as np
 
 from .domain import SpaceSlice
 from .inr import INR
-from .pruning import LiveNeuronGuess, exceeds_proportion, prune_on_boxes
+from .pruning import LiveNeuronGuess, PruneResult, exceeds_proportion, prune_on_boxes
 from .sampling import SampleStream
 from .settings import RefinementSettings
 from .tree import LinearTree, corner_offsets
@@ -296,6 +296,7 @@ class PruningCriterion(Criterion):
     error_samples: int = 32
     exact_diagnostics: bool = False
     id_method: str = "exact"
+    sequential: bool = False
     name = "pruning"
     diagnostic_names = ("kept_proportion", "pruned_error")
 
@@ -319,6 +320,7 @@ class PruningCriterion(Criterion):
             error_samples=settings.error_samples,
             exact_diagnostics=settings.exact_diagnostics,
             id_method=settings.id_method,
+            sequential=settings.sequential_tests,
         )
 
     def describe(self) -> str:
@@ -363,10 +365,9 @@ class PruningCriterion(Criterion):
         """No T and no P: the test only scores elements (the budget strategy without tolerances)."""
         return self.threshold is None and self.proportion is None and not self.exact_diagnostics
 
-    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
+    def _prune(self, ctx: TestContext, leaves: np.ndarray, samples: int, error_samples: int) -> PruneResult:
         lower, upper = ctx.tree.leaf_bounds(leaves)
-        samples = self.id_samples
-        res = prune_on_boxes(
+        return prune_on_boxes(
             ctx.inr,
             lower,
             upper,
@@ -374,8 +375,7 @@ class PruningCriterion(Criterion):
             element_ids=ctx.tree.element_ids(leaves),
             eps=self.eps,
             id_samples=samples,
-            # the pruned network's error only matters against a T (a budget run without one skips it)
-            error_samples=self.error_samples if self.threshold is not None or self.exact_diagnostics else 0,
+            error_samples=error_samples,
             max_proportion=None if self.exact_diagnostics else self.proportion,
             stream=ctx.stream,
             component=ctx.component,
@@ -386,6 +386,29 @@ class PruningCriterion(Criterion):
             id_method=self.id_method,
             rank_cap=None if self.proportion is not None else BUDGET_RANK_CAP,
         )
+
+    def _sequential(self, ctx: TestContext, leaves: np.ndarray, error_samples: int) -> PruneResult:
+        """First the ID on the first half of the element's samples: where that already keeps more than P,
+        the element is refined (more samples do not lower a rank at the same eps, up to sampling noise);
+        the others are tested in full. A departure from Algorithm 1 (``sequential_tests``)."""
+        first = self._prune(ctx, leaves, max(1, self.id_samples // 2), 0)
+        over = first.truncated & exceeds_proportion(first.kept, self.proportion, first.total_width)  # type: ignore[arg-type]
+        rest = np.flatnonzero(~over)
+        if rest.size == 0:
+            return first
+        full = self._prune(ctx, leaves[rest], self.id_samples, error_samples)
+        for name in ("kept", "proportion", "error", "ranks", "truncated"):
+            getattr(first, name)[rest] = getattr(full, name)
+        first.seconds = {k: first.seconds.get(k, 0.0) + full.seconds.get(k, 0.0) for k in full.seconds}
+        return first
+
+    def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
+        # the pruned network's error only matters against a T (a budget run without one skips it)
+        error_samples = self.error_samples if self.threshold is not None or self.exact_diagnostics else 0
+        if self.sequential and self.proportion is not None and not self.exact_diagnostics:
+            res = self._sequential(ctx, leaves, error_samples)
+        else:
+            res = self._prune(ctx, leaves, self.id_samples, error_samples)
         n = leaves.size
         too_many = (
             np.zeros(n, bool)

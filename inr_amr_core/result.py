@@ -89,12 +89,26 @@ class RefinementResult:
         """
         comp = self.settings.output_component if component is None else component
         if comp not in self._leaf_values:
+            from .finite import check_finite  # a NaN leaf value would be shown as if it were one
+
             pts = self.space.to_inputs(self.tree.leaf_centers())
-            out = self.inr.evaluate(pts)
+            out = check_finite(self.inr.evaluate(pts), "leaf centres", pts, self.inr.input_names)
             for c in range(out.shape[1]):
                 self._leaf_values[c] = out[:, c]
             self._leaf_values[-1] = out
         return self._leaf_values[comp]
+
+    def cell_arrays(self, leaf_values: np.ndarray | None = None, diagnostics: bool = True) -> dict[str, np.ndarray]:
+        """The per-leaf arrays a vtkHyperTreeGrid shows: the INR at leaf centres (named after its output),
+        then the diagnostics of each leaf's last test, ``tested_iteration`` and (budget strategy) ``score``."""
+        comp = self.settings.output_component
+        arrays = {self.inr.output_names[comp]: self.leaf_values() if leaf_values is None else leaf_values}
+        if diagnostics:
+            arrays.update(self.diagnostics)
+            arrays["tested_iteration"] = self.tested_iteration.astype(np.int32)
+            if self.scores is not None:
+                arrays["score"] = self.scores
+        return arrays
 
     def interpolate(self, points: np.ndarray) -> np.ndarray:
         """The mesh's piecewise-multilinear interpolant at points in tree coordinates."""

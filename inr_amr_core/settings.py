@@ -698,6 +698,15 @@ class RefinementSettings(_Validated):
         paraview=_PV("IDMethod", "ID Method", GROUP_METHOD, advanced=True),
         methods=("pruning",),
     )
+    sequential_tests: bool = parameter(
+        False,
+        "Pruning with P: decompose first on half of the ID samples and refine at once where that already "
+        "keeps more than P (a departure from Algorithm 1: fewer forward passes)",
+        BoolKind(),
+        cli="--sequential-tests",
+        paraview=_PV("SequentialTests", group=GROUP_METHOD, advanced=True),
+        methods=("pruning",),
+    )
     uniform_refinements: int = parameter(
         2,
         "uniform refinements of the root grid before any test (the paper: 2 in 2D, 3 in 3D)",
@@ -919,17 +928,46 @@ class LoadSettings(_Validated):
 
 @dataclass(frozen=True)
 class SeriesSettings(_Validated):
-    """Which values of the time input a 4D INR is shown at (the reader's time steps)."""
+    """Which values of the time input a 4D INR is shown at (the reader's time steps), and what is computed ahead."""
 
-    number_of_time_steps: int = parameter(
-        11,
-        "time steps advertised over the time input's range (each is refined when first shown, then cached)",
-        IntKind(),
+    number_of_time_steps: int | None = parameter(
+        None,
+        "time steps advertised over the time input's range; 0 = the checkpoint's own (its metadata's "
+        "time_steps), else 11",
+        OptionalCountKind(),
         minimum=1,
-        paraview=_PV("NumberOfTimeSteps", group=GROUP_DOMAIN, range=(1, 1000)),
+        paraview=_PV("NumberOfTimeSteps", group=GROUP_DOMAIN, range=(0, 1000)),
+    )
+    precompute_steps: int = parameter(
+        2,
+        "time steps around the one shown that are refined in the background (dropped when a setting changes)",
+        IntKind(),
+        minimum=0,
+        paraview=_PV("PrecomputeTimeSteps", group=GROUP_DOMAIN, advanced=True, range=(0, 20)),
     )
 
-    def values(self, lo: float, hi: float) -> list[float]:
-        """The time steps over ``[lo, hi]`` (one step: ``hi``)."""
-        n = self.number_of_time_steps
+    def values(self, lo: float, hi: float, metadata: Mapping | None = None) -> list[float]:
+        """The time steps over ``[lo, hi]``: the count given, else the checkpoint's, else 11 (one step: ``hi``)."""
+        if self.number_of_time_steps is None and metadata is not None:
+            own = checkpoint_time_steps(metadata, lo, hi)
+            if own:
+                return own
+        n = self.number_of_time_steps or DEFAULT_TIME_STEPS
         return [float(hi)] if n == 1 else [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+#: time steps advertised when neither the user nor the checkpoint says
+DEFAULT_TIME_STEPS = 11
+
+
+def checkpoint_time_steps(metadata: Mapping, lo: float, hi: float) -> list[float]:
+    """The time steps a checkpoint records (metadata ``time_steps``: a list or comma-separated numbers)
+    that lie in ``[lo, hi]``, sorted; [] when it records none."""
+    raw = metadata.get("time_steps")
+    if raw is None:
+        return []
+    try:
+        values = [float(v) for v in (raw.split(",") if isinstance(raw, str) else raw)]
+    except (TypeError, ValueError):
+        return []
+    return sorted(v for v in values if lo <= v <= hi and math.isfinite(v))

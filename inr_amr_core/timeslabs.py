@@ -62,7 +62,8 @@ class ScoreCache:
     Attributes
     ----------
     measured : dict
-        ``t* -> ElementTable`` of the scores tests measured at that time (None: no time input).
+        ``fixed inputs -> ElementTable`` of the scores tests measured with those inputs held fixed (the
+        time ``t*`` among them).
     probes : dict
         ``time -> (element keys, values)`` of the stationarity probes evaluated so far.
     vertices : dict

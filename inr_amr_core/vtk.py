@@ -31,7 +31,8 @@ from .fileio import json_default
 from .tree import BreadthFirstNodes, LinearTree
 
 if TYPE_CHECKING:
-    from .amr import RefinementResult
+    from .diskcache import CachedMesh
+    from .result import RefinementResult
 
 __all__ = [
     "SUMMARY_FIELD",
@@ -194,20 +195,6 @@ def _summary_array(summary: Mapping) -> vtkStringArray:
     return arr
 
 
-def result_leaf_arrays(
-    result: RefinementResult, leaf_values: np.ndarray | None = None, diagnostics: bool = True
-) -> dict:
-    """The cell arrays of a refinement result: INR value at leaf centres, then diagnostics."""
-    comp = result.settings.output_component
-    name = result.inr.output_names[comp]
-    arrays = {name: result.leaf_values() if leaf_values is None else leaf_values}
-    if diagnostics:
-        for key, values in result.diagnostics.items():
-            arrays[key] = values
-        arrays["tested_iteration"] = result.tested_iteration.astype(np.int32)
-    return arrays
-
-
 def result_to_hypertreegrid(
     result: RefinementResult,
     *,
@@ -222,21 +209,28 @@ def result_to_hypertreegrid(
     ``basic_error`` for Basic; NaN where untested) and ``tested_iteration`` (-1 where untested).
     Field data ``inr_amr_summary`` holds the run's JSON summary.
     """
-    htg = tree_to_hypertreegrid(result.tree, result_leaf_arrays(result, leaf_values, diagnostics), roots=roots)
-    add_run_fields(htg, result)
+    htg = tree_to_hypertreegrid(result.tree, result.cell_arrays(leaf_values, diagnostics), roots=roots)
+    add_run_fields(htg, result.summary())
     return htg
 
 
-def add_run_fields(data: Any, result: RefinementResult) -> None:
+def cached_to_hypertreegrid(mesh: CachedMesh, *, roots: Sequence[int] | None = None) -> vtkHyperTreeGrid:
+    """A mesh read back from the disk cache as a ``vtkHyperTreeGrid`` (the same arrays and field data)."""
+    htg = tree_to_hypertreegrid(mesh.tree, mesh.arrays, roots=roots)
+    add_run_fields(htg, mesh.summary)
+    return htg
+
+
+def add_run_fields(data: Any, summary: Mapping) -> None:
     """Field data a user reads in ParaView's Information tab: how the run stopped, its DOFs and leaves,
     and the whole JSON summary."""
     fd = data.GetFieldData()
-    fd.AddArray(_summary_array(result.summary()))
+    fd.AddArray(_summary_array(summary))
     stop = vtkStringArray()
     stop.SetName("stop_reason")
-    stop.InsertNextValue(result.stop_reason)
+    stop.InsertNextValue(str(summary.get("stop_reason", "")))
     fd.AddArray(stop)
-    for name, value in (("dofs", result.dofs), ("leaves", result.tree.n_leaves)):
+    for name, value in (("dofs", int(summary.get("dofs", 0))), ("leaves", int(summary.get("leaves", 0)))):
         arr = vtkIntArray() if value < 2**31 else vtkDoubleArray()
         arr.SetName(name)
         arr.InsertNextValue(value)
@@ -277,7 +271,7 @@ def result_to_unstructured_grid(result: RefinementResult) -> vtkUnstructuredGrid
         a = numpy_support.numpy_to_vtk(np.ascontiguousarray(vals), deep=1)
         a.SetName(key)
         ug.GetCellData().AddArray(a)
-    add_run_fields(ug, result)
+    add_run_fields(ug, result.summary())
     return ug
 
 

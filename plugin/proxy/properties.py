@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from inr_amr_core.settings import (
     METHODS,
     PANEL_GROUPS,
+    BoolKind,
     ChoiceKind,
     LoadSettings,
     ParameterSpec,
@@ -86,7 +87,9 @@ def _property_xml(b: Binding) -> str:
     if pv.advanced:
         attrs.append('panel_visibility="advanced"')
     nested = []
-    if isinstance(kind, ChoiceKind):
+    if isinstance(kind, BoolKind):
+        nested.append('<BooleanDomain name="bool"/>')
+    elif isinstance(kind, ChoiceKind):
         entries = "".join(f'<Entry value="{i}" text={quoteattr(label)}/>' for i, label in enumerate(kind.labels))
         nested.append(f'<EnumerationDomain name="enum">{entries}</EnumerationDomain>')
     elif pv.range is not None:

@@ -28,8 +28,9 @@ from .properties import BINDINGS, Binding, property_xmls
 
 try:  # torch or the core's dependencies missing: the reader still registers, and says why it cannot read
     from inr_amr_core.amr import time_input_name
+    from inr_amr_core.diskcache import CachedMesh
     from inr_amr_core.session import RefinementSession, share_of_roots
-    from inr_amr_core.vtk import result_to_hypertreegrid
+    from inr_amr_core.vtk import cached_to_hypertreegrid, result_to_hypertreegrid
 
     IMPORT_ERROR = None
 except ImportError as _exc:
@@ -101,7 +102,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         return self._timesteps()
 
     def GetCacheHits(self) -> int:
-        return self._session.hits if self._session is not None else 0
+        return self._session.hits + self._session.disk_hits if self._session is not None else 0
 
     def GetRefinements(self) -> int:
         return self._session.misses if self._session is not None else 0
@@ -124,6 +125,18 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         lo, hi = inr.domain[inr.input_names.index(name)]
         return name, lo, hi
 
+    def _precompute_around(self, settings: RefinementSettings, time: float, roots: list | None) -> None:
+        """Queue the neighbouring time steps for the background (the next ones first)."""
+        count = self.series.precompute_steps
+        if count <= 0 or self._session is None:
+            return
+        steps = self._timesteps()
+        if time not in steps:
+            return
+        i = steps.index(time)
+        order = [j for k in range(1, count + 1) for j in (i + k, i - k) if 0 <= j < len(steps)][:count]
+        self._session.prefetch([settings.replace(time=steps[j]) for j in order], roots)
+
     def _timesteps(self) -> list[float]:
         if self._session is None or not self._file:
             return []
@@ -132,7 +145,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         except Exception as exc:  # noqa: BLE001  (reported again by RequestData; the time slider stays empty)
             self._last_error = str(exc)
             return []
-        return [] if found is None else self.series.values(found[1], found[2])
+        return [] if found is None else self.series.values(found[1], found[2], self._session.inr.metadata)
 
     # ------------------------------------------------------------------ pipeline
     def RequestInformation(self, request, inInfo, outInfo):
@@ -173,26 +186,29 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
                 roots = share_of_roots(n_roots, piece, pieces).tolist()
             self.SetProgressText("INR refinement")
             progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
-            result, hit = self._session.result(
+            mesh, source = self._session.mesh(
                 settings, roots, progress=progress, cancel=lambda: bool(self.GetAbortExecute())
             )
-            htg = result_to_hypertreegrid(result, roots=roots)
+            if isinstance(mesh, CachedMesh):
+                htg = cached_to_hypertreegrid(mesh, roots=roots)
+            else:
+                htg = result_to_hypertreegrid(mesh, roots=roots)
             if log.handlers:
-                digest = int(np.bitwise_xor.reduce(result.tree.element_ids())) if result.tree.n_leaves else 0
+                digest = int(np.bitwise_xor.reduce(mesh.tree.element_ids())) if mesh.tree.n_leaves else 0
                 log.info(
-                    "piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x cache_hit=%s seconds=%.3f",
+                    "piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x source=%s",
                     piece,
                     pieces,
                     time,
-                    result.tree.n_leaves,
-                    result.dofs,
+                    mesh.tree.n_leaves,
+                    mesh.dofs,
                     digest,
-                    hit,
-                    result.seconds,
+                    source,
                 )
             output.ShallowCopy(htg)
-            if result.space.fixed and time is not None:
+            if time is not None:
                 output.GetInformation().Set(vtkDataObject.DATA_TIME_STEP(), time)
+                self._precompute_around(settings, time, roots)
         except Exception as exc:  # noqa: BLE001  (any failure: a clear message and an empty output, never a crash)
             output.Initialize()
             kind = type(exc).__name__

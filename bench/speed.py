@@ -1,0 +1,446 @@
+"""Engine speed against the user's real alternative, plain uniform sampling, measured side by side.
+
+    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice] [--quick]
+                                    [--output bench/results/speed.json]
+
+Sections (each measured in one run; this machine's speed drifts, so only same-run ratios are quoted):
+
+floor      The CT INR at t = 1 with the paper's thresholds (T 1e-3, P 0.075, eps 1e-3, 3 uniform
+           refinements + 2 iterations, thresholds strategy): the whole run with the exact ID, the
+           sketched ID and sequential tests, against the plain forward passes its tests need
+           (tested elements x (ID + error samples) points, fastest chunk, timed right after).
+agreement  Refine decisions of the sketched ID and of sequential tests against the exact ID on >= 10,000
+           real CT elements (levels 3-5, t = 1), beside the exact ID against itself with other samples.
+chunks     INR evaluation throughput: the old fixed 65,536-point chunk against the measured fastest one.
+curves     RMSE against DOFs and against seconds on the CT INR at t = 1: plain uniform sampling (the INR on
+           a (2^L+1)^3 grid, trilinear interpolation by scipy), Uniform, Basic and Pruning (budget strategy).
+scale      Level 8 (256^3 effective) on the CT INR: a budget run with max_level 8, its wall time and peak
+           memory (a subprocess); the vtkHyperTreeGrid build of 5 million leaves.
+lattice    The detailed lattice INR (if shipped): uniform sampling against adaptive refinement at level 8.
+
+Prints a table and writes JSON (default bench/results/speed.json) and a plot (speed.png beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import inr_amr_core as ia  # noqa: E402
+from inr_amr_core.criteria import PruningCriterion, RelativeError, TestContext  # noqa: E402
+from inr_amr_core.inr import fastest_chunk  # noqa: E402
+from inr_amr_core.run import _field_scale  # noqa: E402
+from inr_amr_core.sampling import SampleStream  # noqa: E402
+from inr_amr_core.tree import LinearTree  # noqa: E402
+from inr_amr_core.vertices import VertexCache  # noqa: E402
+
+DATA = ROOT / "inr_amr_apps" / "data"
+CT = DATA / "ct_compression.pt"
+LATTICE = DATA / "lattice_compression.pt"
+RMSE_POINTS = 262_144
+PAPER_CT = dict(
+    strategy="thresholds",
+    method="pruning",
+    threshold=1e-3,
+    proportion=0.075,
+    eps=1e-3,
+    id_samples=256,
+    error_samples=32,
+    uniform_refinements=3,
+    max_iterations=2,
+    max_dofs=None,
+    device="cpu",
+    conforming_dofs=False,
+    time=1.0,
+)
+
+
+def best_of(fn, repeats: int = 1):
+    times, value = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), value
+
+
+def reference(inr, t: float):
+    space = ia.SpaceSlice.from_inr(inr, fixed_inputs={"t": t})
+    return ia.ReferenceSample.draw(inr, space, RMSE_POINTS, 0)
+
+
+# ---------------------------------------------------------------------------------------------- floor
+def tested_points(result) -> np.ndarray:
+    """As many INR inputs as the run's tests needed (tested elements x (ID + error samples)); the cost of a
+    forward pass does not depend on where the points are, so they are drawn in the run's leaves."""
+    tree, space = result.tree, result.space
+    n = sum(row["tested"] for row in result.iterations)
+    pick = np.random.default_rng(0).choice(tree.n_leaves, n, replace=tree.n_leaves < n)
+    lo, hi = tree.leaf_bounds(pick)
+    per = result.settings.id_samples + result.settings.error_samples
+    pts = SampleStream(1).points_in_boxes(tree.element_ids(pick), lo, hi, per, "id")
+    return space.to_inputs(pts.reshape(-1, tree.d))
+
+
+def section_floor(quick: bool) -> dict:
+    inr = ia.load_inr(CT)
+    ref = reference(inr, 1.0)
+    settings = ia.RefinementSettings(**PAPER_CT)
+    if quick:
+        settings = settings.replace(max_iterations=1)
+    out = {}
+    for label, kw in (
+        ("exact", dict(id_method="exact")),
+        ("sketch", dict(id_method="sketch")),
+        ("exact + sequential tests", dict(id_method="exact", sequential_tests=True)),
+    ):
+        secs, res = best_of(lambda kw=kw: ia.refine(inr, settings.replace(**kw), reference=ref))
+        tested = sum(row["tested"] for row in res.iterations)
+        x = tested_points(res)
+        fwd, _ = best_of(lambda x=x: inr.evaluate(x), 2)
+        test_secs = sum(row["seconds"].get("test", 0.0) for row in res.iterations)
+        out[label] = {
+            "seconds": secs,
+            "test_seconds": test_secs,
+            "tested": tested,
+            "dofs": res.dofs,
+            "leaves": res.tree.n_leaves,
+            "rmse": res.iterations[-1]["rmse"],
+            "forward_floor_seconds": fwd,
+            "ratio_run_to_floor": secs / fwd,
+            "ratio_tests_to_floor": test_secs / fwd,
+        }
+        print(
+            f"  floor {label:26} {secs:7.2f} s (tests {test_secs:6.2f} s) for {tested} tests; plain forward "
+            f"{fwd:6.2f} s -> {secs / fwd:4.2f}x; {res.dofs} DOFs, RMSE {out[label]['rmse']:.5f}",
+            flush=True,
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- agreement
+def section_agreement(quick: bool) -> dict:
+    inr = ia.load_inr(CT)
+    space = ia.SpaceSlice.from_inr(inr, fixed_inputs={"t": 1.0})
+    rng = np.random.default_rng(0)
+    levels, coords = [], []
+    for lvl, n in ((3, 512), (4, 4096), (5, 1000 if quick else 6000)):
+        t = LinearTree.uniform((1, 1, 1), space.bounds, level=lvl)
+        pick = np.arange(t.n_leaves) if n >= t.n_leaves else np.sort(rng.choice(t.n_leaves, n, replace=False))
+        levels.append(t.levels[pick])
+        coords.append(t.coords[pick])
+    tree = LinearTree((1, 1, 1), space.bounds, np.concatenate(levels), np.concatenate(coords))
+    rel = RelativeError("floored", 1.0, _field_scale(inr, space, 0, 0))
+
+    def decide(seed=0, **kw):
+        ctx = TestContext(inr, tree, space, SampleStream(seed), rel, VertexCache(inr, space, 8))
+        crit = PruningCriterion(threshold=1e-3, proportion=0.075, eps=1e-3, **kw)
+        t0 = time.perf_counter()
+        o = crit.test(ctx, np.arange(tree.n_leaves))
+        return o.refine, time.perf_counter() - t0
+
+    exact, t_exact = decide(id_method="exact")
+    other, _ = decide(seed=1, id_method="exact")
+    sketch, t_sketch = decide(id_method="sketch")
+    seq, t_seq = decide(id_method="exact", sequential=True)
+    out = {
+        "elements": int(tree.n_leaves),
+        "refined_share_exact": float(exact.mean()),
+        "exact_vs_exact_other_samples": float((exact == other).mean()),
+        "sketch_vs_exact": float((sketch == exact).mean()),
+        "sequential_vs_exact": float((seq == exact).mean()),
+        "ms_per_element": {
+            "exact": 1e3 * t_exact / tree.n_leaves,
+            "sketch": 1e3 * t_sketch / tree.n_leaves,
+            "sequential": 1e3 * t_seq / tree.n_leaves,
+        },
+    }
+    print(
+        f"  agreement on {tree.n_leaves} elements: sketch {out['sketch_vs_exact']:.4f}, sequential "
+        f"{out['sequential_vs_exact']:.4f}, exact vs exact with other samples {out['exact_vs_exact_other_samples']:.4f}"
+        f"; ms/element exact {out['ms_per_element']['exact']:.2f}, sketch {out['ms_per_element']['sketch']:.2f}, "
+        f"sequential {out['ms_per_element']['sequential']:.2f}",
+        flush=True,
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- chunks
+def section_chunks(quick: bool) -> dict:
+    out = {}
+    for name, path in (("hos", ROOT.parent / "shared" / "inrs" / "hos_lists.ckpt"), ("ct", CT)):
+        inr = ia.load_inr(path)
+        x = np.random.default_rng(0).uniform(-1, 1, (131_072 if not quick else 32_768, inr.n_inputs))
+        t_fixed, _ = best_of(lambda inr=inr, x=x: inr.evaluate(x, chunk_size=65536), 2)
+        tuned = fastest_chunk(inr)
+        t_tuned, _ = best_of(lambda inr=inr, x=x: inr.evaluate(x), 2)
+        out[name] = {
+            "fixed_chunk": 65536,
+            "fixed_mpts_s": len(x) / t_fixed / 1e6,
+            "tuned_chunk": tuned,
+            "tuned_mpts_s": len(x) / t_tuned / 1e6,
+            "speedup": t_fixed / t_tuned,
+        }
+        print(
+            f"  chunks {name}: 65,536 -> {out[name]['fixed_mpts_s']:.3f} Mpts/s; measured best {tuned} -> "
+            f"{out[name]['tuned_mpts_s']:.3f} Mpts/s ({out[name]['speedup']:.2f}x)",
+            flush=True,
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- curves
+def uniform_sampling(inr, level: int, ref) -> dict:
+    """What a user does without this project: the INR on a grid, trilinear interpolation (scipy)."""
+    from scipy.interpolate import RegularGridInterpolator
+
+    n = 2**level + 1
+    axes = [np.linspace(-1.0, 1.0, n)] * 3
+    t0 = time.perf_counter()
+    g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)  # x, y, z
+    vals = inr.evaluate(np.column_stack([np.ones(len(g)), g[:, 2], g[:, 1], g[:, 0]]), component=0)
+    secs = time.perf_counter() - t0
+    interp = RegularGridInterpolator(axes, vals.reshape(n, n, n))(ref.points)
+    rmse = float(np.sqrt(np.mean((interp - ref.values) ** 2)))
+    return {"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse, "bytes": vals.nbytes // 2}
+
+
+def section_curves(quick: bool) -> dict:
+    inr = ia.load_inr(CT)
+    ref = reference(inr, 1.0)
+    out: dict = {"uniform_sampling": [], "uniform": [], "basic": [], "pruning": []}
+    for level in range(4, 7 if quick else 8):
+        row = uniform_sampling(inr, level, ref)
+        out["uniform_sampling"].append(row)
+        print(
+            f"  curves uniform sampling {row['dofs']:>9} points {row['seconds']:7.2f} s RMSE {row['rmse']:.5f}",
+            flush=True,
+        )
+    budgets = (25_000, 50_000, 100_000, 200_000) if quick else (25_000, 50_000, 100_000, 200_000, 400_000, 800_000)
+    for method in ("uniform", "basic", "pruning"):
+        for budget in budgets:
+            t0 = time.perf_counter()
+            res = ia.refine(
+                inr, method=method, max_dofs=budget, time=1.0, device="cpu", conforming_dofs=False, reference=ref
+            )
+            secs = time.perf_counter() - t0
+            row = {
+                "budget": budget,
+                "dofs": res.dofs,
+                "leaves": res.tree.n_leaves,
+                "seconds": secs,
+                "rmse": res.iterations[-1]["rmse"],
+                "stop": res.stop_reason,
+                "tests": sum(r["tested"] for r in res.iterations),
+                "max_tested_level": res.max_tested_level,
+                "max_level": res.tree.max_level,
+            }
+            out[method].append(row)
+            print(
+                f"  curves {method:8} budget {budget:>8}: {res.dofs:>8} DOFs {secs:7.2f} s RMSE {row['rmse']:.5f} "
+                f"({row['tests']} tests, tested to level {row['max_tested_level']})",
+                flush=True,
+            )
+            if secs > 600:
+                break
+    # the goal: Pruning at Uniform 65^3's RMSE with <= 200,000 DOFs, in <= 3x uniform sampling's time
+    u65 = next(r for r in out["uniform_sampling"] if r["level"] == 6)
+    hits = [r for r in out["pruning"] if r["rmse"] <= u65["rmse"] and r["dofs"] <= 200_000]
+    out["goal"] = {
+        "uniform_65_rmse": u65["rmse"],
+        "uniform_65_seconds": u65["seconds"],
+        "pruning_reaching_it": hits[0] if hits else None,
+        "time_ratio": hits[0]["seconds"] / u65["seconds"] if hits else None,
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- scale
+SCALE_CHILD = r"""
+import json, resource, sys, time
+import inr_amr_core as ia
+inr = ia.load_inr(sys.argv[1])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+r = ia.refine(inr, method=sys.argv[2], time=1.0, max_level=8, max_dofs=int(sys.argv[3]), device="cpu",
+              conforming_dofs=False, memory_limit_mb=1024)
+secs = time.perf_counter() - t0
+print(json.dumps({"seconds": secs, "dofs": r.dofs, "leaves": r.tree.n_leaves, "max_level": r.tree.max_level,
+                  "leaves_at_level_8": int((r.tree.levels == 8).sum()), "stop": r.stop_reason,
+                  "baseline_rss_mb": base / 1024,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def section_scale(quick: bool) -> dict:
+    from inr_amr_core.vtk import tree_to_hypertreegrid
+
+    out = {}
+    budget = 1_000_000 if quick else 4_000_000
+    for method in ("basic", "pruning"):
+        proc = subprocess.run(
+            [sys.executable, "-c", SCALE_CHILD, str(CT), method, str(budget)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if proc.returncode != 0:
+            out[method] = {"error": proc.stderr[-2000:]}
+            print(f"  scale {method}: failed\n{proc.stderr[-2000:]}", flush=True)
+            continue
+        out[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+        r = out[method]
+        print(
+            f"  scale {method}: max level {r['max_level']} ({r['leaves_at_level_8']} leaves there), {r['leaves']} "
+            f"leaves, {r['dofs']} DOFs in {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+    # the HTG build of 5 million leaves
+    tree = LinearTree.uniform((1, 1, 1), [[-1, 1]] * 3, level=7)  # 2,097,152 leaves
+    pick = np.flatnonzero(np.random.default_rng(0).random(tree.n_leaves) < 0.175)
+    tree = tree.refine(pick)[0]
+    values = np.random.default_rng(1).random(tree.n_leaves)
+    secs, htg = best_of(lambda: tree_to_hypertreegrid(tree, {"value": values}), 1)
+    out["htg_build"] = {"leaves": int(tree.n_leaves), "seconds": secs, "htg_leaves": int(htg.GetNumberOfLeaves())}
+    print(f"  scale HTG build: {tree.n_leaves} leaves in {secs:.2f} s", flush=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- lattice
+def section_lattice(quick: bool) -> dict:
+    if not LATTICE.is_file():
+        return {"skipped": f"{LATTICE.name} is not shipped yet"}
+    inr = ia.load_inr(LATTICE)
+    ref = reference(inr, 0.0)
+    out: dict = {"uniform_sampling": [], "basic": [], "pruning": []}
+    from scipy.interpolate import RegularGridInterpolator
+
+    for level in range(5, 8 if quick else 9):
+        n = 2**level + 1
+        axes = [np.linspace(-1.0, 1.0, n)] * 3
+        t0 = time.perf_counter()
+        g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+        vals = inr.evaluate(np.column_stack([np.zeros(len(g)), g[:, 2], g[:, 1], g[:, 0]]), component=0)
+        secs = time.perf_counter() - t0
+        rmse = float(
+            np.sqrt(np.mean((RegularGridInterpolator(axes, vals.reshape(n, n, n))(ref.points) - ref.values) ** 2))
+        )
+        out["uniform_sampling"].append({"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse})
+        print(f"  lattice uniform sampling level {level}: {n**3} points {secs:.1f} s RMSE {rmse:.5f}", flush=True)
+    for method in ("basic", "pruning"):
+        for budget in (50_000, 200_000) if quick else (100_000, 400_000, 1_600_000):
+            t0 = time.perf_counter()
+            res = ia.refine(
+                inr,
+                method=method,
+                max_dofs=budget,
+                max_level=8,
+                time=0.0,
+                device="cpu",
+                conforming_dofs=False,
+                reference=ref,
+            )
+            row = {
+                "budget": budget,
+                "dofs": res.dofs,
+                "seconds": time.perf_counter() - t0,
+                "rmse": res.iterations[-1]["rmse"],
+                "max_level": res.tree.max_level,
+            }
+            out[method].append(row)
+            print(
+                f"  lattice {method} budget {budget}: {res.dofs} DOFs {row['seconds']:.1f} s RMSE {row['rmse']:.5f} "
+                f"(deepest level {row['max_level']})",
+                flush=True,
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- main
+SECTIONS = {
+    "floor": section_floor,
+    "agreement": section_agreement,
+    "chunks": section_chunks,
+    "curves": section_curves,
+    "scale": section_scale,
+    "lattice": section_lattice,
+}
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = results.get("curves")
+    if not curves:
+        return
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.4), dpi=110)
+    styles = {
+        "uniform_sampling": ("k", "o", "uniform sampling (grid + scipy)"),
+        "uniform": ("#555555", "s", "Uniform"),
+        "basic": ("#1f77b4", "o", "Basic (budget)"),
+        "pruning": ("#d62728", "^", "Pruning (budget)"),
+    }
+    for key, (color, marker, label) in styles.items():
+        rows = curves.get(key) or []
+        if rows:
+            a.loglog([r["dofs"] for r in rows], [r["rmse"] for r in rows], color=color, marker=marker, label=label)
+            b.loglog([r["seconds"] for r in rows], [r["rmse"] for r in rows], color=color, marker=marker, label=label)
+    for ax, xl in ((a, "DOFs (mesh vertices)"), (b, "seconds (2-core CPU)")):
+        ax.set_xlabel(xl)
+        ax.set_ylabel("total RMSE (262,144 points)")
+        ax.grid(True, which="both", alpha=0.3)
+    a.legend(fontsize=8)
+    fig.suptitle("Simulated dynamic-CT INR at t = 1", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sections", default=",".join(SECTIONS))
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--output", default=str(HERE / "results" / "speed.json"))
+    args = p.parse_args(argv)
+    out_path = Path(args.output)
+    results = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    results["machine"] = {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+    }
+    for name in args.sections.split(","):
+        print(f"[{name}]", flush=True)
+        t0 = time.perf_counter()
+        results[name] = SECTIONS[name](args.quick)
+        results[name + "_wall_seconds"] = time.perf_counter() - t0
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(results, indent=1, default=float))
+    plot(results, out_path.with_suffix(".png"))
+    print(
+        f"wrote {out_path} and {out_path.with_suffix('.png')}; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Work shared across time steps: the mesh at t is defined by t alone (see inr_amr_core.timeslabs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import ct_like_inr
+from inr_amr_core import INR, Activation, FourierFeatures, refine
+from inr_amr_core.timeslabs import TimeAxis
+
+
+def leaf_set(result) -> set:
+    return set(zip(result.tree.levels.tolist(), map(tuple, result.tree.coords.tolist())))
+
+
+def count_tests(result) -> int:
+    return sum(row["tested"] for row in result.iterations)
+
+
+def still_inr() -> INR:
+    """An INR in (t, z, y, x) whose output does not depend on t (the time features have zero weight)."""
+    inr = ct_like_inr(width=24, layers=2, features=8, seed=2)
+    w0 = inr.weights[0].clone()
+    b = inr.encoding.matrix.clone()
+    b[0] = 0.0  # no frequency along t: every feature is constant in time
+    return INR(
+        [w0, *inr.weights[1:]],
+        inr.biases,
+        inr.activations,
+        FourierFeatures(b),
+        inr.input_names,
+        inr.domain,
+        inr.output_scale,
+    )
+
+
+def moving_inr(speed: float = 0.6) -> INR:
+    """Everything moves: f(x, y, z, t) = g(x - speed t, y, z), a travelling pattern."""
+    g = torch.Generator().manual_seed(4)
+    freqs = torch.randn(3, 12, generator=g) * 0.6
+    b = torch.cat([-speed * freqs[:1], freqs[2:3], freqs[1:2], freqs[:1]], dim=0)  # rows t, z, y, x
+    w1 = torch.randn(32, 24, generator=g) * 0.4
+    w2 = torch.randn(1, 32, generator=g) * 0.3
+    return INR(
+        [w1, w2],
+        [torch.zeros(32), torch.zeros(1)],
+        [Activation("silu"), Activation("identity")],
+        FourierFeatures(b),
+        ("t", "z", "y", "x"),
+        ((-1.0, 1.0),) * 4,
+        1.0,
+    )
+
+
+KW = dict(method="basic", max_dofs=3000, device="cpu", uniform_refinements=1, conforming_dofs=False)
+
+
+def test_a_still_field_has_one_mesh_and_is_tested_once():
+    inr = still_inr()
+    first = refine(inr, time=-0.7, **KW)
+    later = refine(inr, first.settings.replace(time=0.9), resume=first)
+    assert leaf_set(first) == leaf_set(later)
+    assert count_tests(later) == 0  # every element stationary over the whole range: its one score is reused
+    np.testing.assert_allclose(later.leaf_values(), refine(inr, time=0.9, **KW).leaf_values())
+
+
+def test_a_moving_field_is_scored_at_the_finest_slab_centre():
+    inr = moving_inr()
+    for t in (-0.93, 0.1, 0.66):
+        axis = TimeAxis(0, -1.0, 1.0, 4, 1e-2, 1.0)
+        centre = axis.slab(t, 4)[2]
+        at_t = refine(inr, time=t, **KW)
+        at_centre = refine(inr, time=centre, **KW)
+        assert leaf_set(at_t) == leaf_set(at_centre), t  # the structure is the one of the slab's centre ...
+        direct = inr.evaluate(at_t.space.to_inputs(at_t.tree.leaf_centers()))[:, 0]
+        np.testing.assert_allclose(at_t.leaf_values(), direct, rtol=1e-6, atol=1e-7)  # ... the values are at t
+    assert leaf_set(refine(inr, time=-0.93, **KW)) != leaf_set(refine(inr, time=0.66, **KW))
+
+
+def test_time_levels_zero_scores_at_the_time_itself():
+    inr = still_inr()
+    a = refine(inr, time=0.1, time_levels=0, **KW)
+    b = refine(inr, a.settings.replace(time=0.5), resume=a)
+    assert count_tests(b) == count_tests(refine(inr, time=0.5, time_levels=0, **KW)) > 0  # nothing shared
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 1, 0, 2), (2, 3, 1, 0)])
+def test_the_mesh_at_a_time_does_not_depend_on_the_steps_visited_before(order):
+    inr = ct_like_inr(width=24, layers=2, features=8, seed=5)
+    times = (-1.0, -0.35, 0.4, 1.0)
+    fresh = {t: leaf_set(refine(inr, time=t, **KW)) for t in times}
+    previous = None
+    for i in order:
+        t = times[i]
+        r = refine(inr, previous.settings.replace(time=t), resume=previous) if previous else refine(inr, time=t, **KW)
+        assert leaf_set(r) == fresh[t], (order, t)
+        previous = r
