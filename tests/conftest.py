@@ -58,16 +58,9 @@ def rng():
     return np.random.default_rng(12345)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_mesh_cache(tmp_path_factory):
+@pytest.fixture(autouse=True)
+def private_mesh_cache(tmp_path_factory, monkeypatch):
     """Every test (and every pvpython it starts) uses a disk cache of its own, never the user's."""
-    import os
-
     folder = tmp_path_factory.mktemp("mesh-cache")
-    old = os.environ.get("INR_AMR_CACHE")
-    os.environ["INR_AMR_CACHE"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("INR_AMR_CACHE", None)
-    else:
-        os.environ["INR_AMR_CACHE"] = old
+    monkeypatch.setenv("INR_AMR_CACHE", str(folder))
+    return folder
