@@ -194,3 +194,46 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     for name in ("ct_compression.pt", "logpile.pt"):
         assert out[name]["leaves"] == 64 and len(out[name]["times"]) == 11
     assert all(v["err"] < 1e-6 for v in out.values())
+
+
+def test_budget_resume_precompute_and_run_fields_in_pvbatch(tmp_path, ct4d):
+    """Apply again with a larger Max DOFs continues the run; neighbouring steps are precomputed in the
+    background; the output's field data says how the run stopped."""
+    script = tmp_path / "budget.py"
+    script.write_text(f"""
+import json, time
+from paraview import servermanager as sm
+from paraview.simple import *
+r = INRCheckpointReader(FileName={str(ct4d)!r}, MaxDOFs=3000, UniformRefinements=1, NumberOfTimeSteps=5)
+r.UpdatePipelineInformation()
+steps = list(r.TimestepValues)
+r.UpdatePipeline(steps[2])
+h = sm.Fetch(r)
+fd = h.GetFieldData()
+out = {{"steps": steps, "stop": fd.GetAbstractArray("stop_reason").GetValue(0), "dofs": fd.GetArray("dofs").GetValue(0),
+       "leaves": fd.GetArray("leaves").GetValue(0), "htg_leaves": h.GetNumberOfLeaves()}}
+time.sleep(8)  # the user looks at the step; the reader refines its neighbours meanwhile
+r.UpdatePropertyInformation()
+before = (int(r.GetProperty("CacheHits").GetData()), int(r.GetProperty("Refinements").GetData()))
+r.UpdatePipeline(steps[3])
+r.UpdatePropertyInformation()
+after = (int(r.GetProperty("CacheHits").GetData()), int(r.GetProperty("Refinements").GetData()))
+out["neighbour"] = {{"before": before, "after": after, "leaves": sm.Fetch(r).GetNumberOfLeaves()}}
+r.MaxDOFs = 6000
+r.UpdatePipeline(steps[3])
+out["larger"] = sm.Fetch(r).GetNumberOfLeaves()
+json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
+""")
+    proc = run([INR_AMR, "pvbatch", script])
+    assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    from inr_amr_core import load_inr, refine
+
+    inr = load_inr(ct4d)
+    assert out["stop"] == "max_dofs" and 0 < out["dofs"] <= 3000 and out["leaves"] == out["htg_leaves"]
+    before, after = out["neighbour"]["before"], out["neighbour"]["after"]
+    assert after[1] == before[1] and after[0] == before[0] + 1, out  # the neighbour came from the background
+    t3 = out["steps"][3]
+    kw = dict(uniform_refinements=1, time=t3)
+    assert out["neighbour"]["leaves"] == refine(inr, max_dofs=3000, **kw).tree.n_leaves
+    assert out["larger"] == refine(inr, max_dofs=6000, **kw).tree.n_leaves
