@@ -291,6 +291,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parameters(args: argparse.Namespace) -> int:
+    from .parameters import parameter_table
+
+    print(parameter_table(), end="")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from inr_amr_core.checkpoint import save_inr
 
@@ -374,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file (.pt)")
     p.add_argument("--input-names", help="rename the inputs, e.g. 'x,y'")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("parameters", help="print every parameter (Python, CLI, ParaView, default, range) as Markdown")
+    p.set_defaults(func=cmd_parameters)
 
     from .resources import data_dir
     from .training import DEMOS

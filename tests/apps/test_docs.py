@@ -34,3 +34,11 @@ def test_documented_subcommands_exist():
     text = (ROOT / "README.md").read_text()
     for name in re.findall(r"inr-amr (\w+)", text):
         assert name in sub.choices, f"README mentions `inr-amr {name}`, which does not exist"
+
+
+def test_the_parameter_reference_is_current():
+    from inr_amr_apps.parameters import parameter_table
+
+    assert (ROOT / "docs" / "parameters.md").read_text() == parameter_table(), (
+        "docs/parameters.md is stale: run `inr-amr parameters > docs/parameters.md`"
+    )
