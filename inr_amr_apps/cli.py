@@ -33,9 +33,12 @@ log = logging.getLogger("inr_amr_core")
 
 
 class ProgressLine:
-    """One self-overwriting status line on a terminal (a line per message elsewhere), throttled."""
+    """One self-overwriting status line on a terminal, throttled; elsewhere (a log, a pipe) a line per
+    stage and at least one every ``heartbeat`` seconds, so a long stage is never silent."""
 
-    def __init__(self, prefix: str = "", stream=None, enabled: bool = True, interval: float = 0.2) -> None:
+    def __init__(
+        self, prefix: str = "", stream=None, enabled: bool = True, interval: float = 0.2, heartbeat: float = 10.0
+    ) -> None:
         self.prefix = prefix
         self.stream = stream or sys.stderr
         self.enabled = enabled
@@ -44,6 +47,8 @@ class ProgressLine:
         self._last = 0.0
         self._last_msg = ""
         self._start = time.perf_counter()
+        self.heartbeat = heartbeat
+        self._last_line = self._start
 
     def __call__(self, fraction: float, message: str) -> None:
         if not self.enabled:
@@ -56,8 +61,11 @@ class ProgressLine:
         text = f"{self.prefix}{fraction * 100:5.1f}% {now - self._start:6.1f}s  {message}"
         if self.tty:
             self.stream.write("\r\x1b[K" + text + ("\n" if finished else ""))
-        elif message.split(":")[0] != self._last_msg.split(":")[0] or finished:
+        elif (
+            message.split(":")[0] != self._last_msg.split(":")[0] or finished or now - self._last_line >= self.heartbeat
+        ):
             self.stream.write(text + "\n")
+            self._last_line = now
         self._last_msg = message
         self.stream.flush()
 

@@ -367,7 +367,10 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
             k = order.size if uniform else min(order.size, _round_size(run, tree, dofs, scorer.seconds_per_test))
             last = order[k - 1]
             cut = (float(table.effective[rows[last]]), int(tree.levels[last]), int(table.keys[rows[last]]))
-            tracker.next_fraction = min(1.0, tracker.fraction + 0.5 * (1.0 - tracker.fraction))
+            # the share of the budget spent once this round's k refinements are made (each adds about
+            # 2^d - 1 leaves' worth of DOFs)
+            grown = tree.n_leaves + k * (2**d - 1)
+            tracker.next_fraction = max(tracker.fraction, _spent(run, tree, 0, grown, dofs * grown / tree.n_leaves))
             batch_levels, batch_coords = tree.levels[order[:k]], tree.coords[order[:k]]
             all_levels, all_coords = [batch_levels], [batch_coords]
             while batch_levels.size and not uniform:  # children that come before the cut join the round
@@ -407,13 +410,15 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
     return _result(run, state, scorer.table, tree, iterations, stop, scorer.max_tested)
 
 
-def _spent(run: Run, tree: LinearTree, dofs: int) -> float:
-    """The share of the budget spent (for the progress bar)."""
+def _spent(run: Run, tree: LinearTree, dofs: float, leaves: int | None = None, predicted: float = 0.0) -> float:
+    """The share of the budget spent (for the progress bar): by ``tree`` with ``dofs``, or by a tree
+    of ``leaves`` leaves and ``predicted`` DOFs when those are given."""
+    n_leaves = tree.n_leaves if leaves is None else leaves
     parts = [0.0]
     if run.max_dofs is not None:
-        parts.append(dofs / run.max_dofs)
+        parts.append(max(dofs, predicted) / run.max_dofs)
     if run.max_leaves is not None:
-        parts.append(tree.n_leaves / run.max_leaves)
+        parts.append(n_leaves / run.max_leaves)
     if run.settings.time_budget is not None:
         parts.append(run.elapsed / run.settings.time_budget)
     return min(1.0, max(parts))

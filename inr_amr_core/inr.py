@@ -62,7 +62,9 @@ def _parameter(name: str, key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"activation {name!r} parameter {key} should be a number, got {value!r:.40}")
     out = float(value)
-    if not (math.isfinite(out) and abs(out) <= _F32_MAX):
+    if not math.isfinite(out):
+        raise ValueError(f"activation {name!r} parameter {key} = {out} is not a finite number")
+    if abs(out) > _F32_MAX:
         raise ValueError(
             f"activation {name!r} parameter {key} = {out:g} is beyond float32's range (|{key}| <= {_F32_MAX:.3g})"
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .domain import SpaceSlice
+from .finite import check_finite
 from .inr import INR
 from .sampling import SampleStream
 from .tree import LinearTree
@@ -36,10 +37,12 @@ class ReferenceSample:
     def draw(
         cls, inr: INR, space: SpaceSlice, n: int, seed: int = 0, component: int = 0, chunk_size: int | None = None
     ) -> ReferenceSample:
-        """Draw ``n`` points with a fixed seed and evaluate the INR there."""
+        """Draw ``n`` points with a fixed seed and evaluate the INR there (NaN or Inf: NonFiniteError)."""
         b = np.asarray(space.bounds, dtype=np.float64)
         pts = SampleStream(seed).points_in_domain(b[:, 0], b[:, 1], int(n), "rmse")
-        vals = inr.evaluate(space.to_inputs(pts), component=component, chunk_size=chunk_size)
+        inputs = space.to_inputs(pts)
+        vals = inr.evaluate(inputs, component=component, chunk_size=chunk_size)
+        check_finite(vals, "the total-RMSE reference sample", inputs, inr.input_names)
         return cls(pts, vals, int(seed))
 
 

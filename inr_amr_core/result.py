@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .domain import SpaceSlice
+from .finite import check_finite
 from .inr import INR
 from .metrics import ReferenceSample, total_rmse
 from .run import PAPER_RMSE_SAMPLES
@@ -89,8 +90,6 @@ class RefinementResult:
         """
         comp = self.settings.output_component if component is None else component
         if comp not in self._leaf_values:
-            from .finite import check_finite  # a NaN leaf value would be shown as if it were one
-
             pts = self.space.to_inputs(self.tree.leaf_centers())
             out = check_finite(self.inr.evaluate(pts), "leaf centres", pts, self.inr.input_names)
             for c in range(out.shape[1]):

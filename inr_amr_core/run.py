@@ -18,6 +18,7 @@ import numpy as np
 
 from .criteria import Criterion, RelativeError, TestContext, make_criterion
 from .domain import SpaceSlice, detect_time_input
+from .finite import check_finite
 from .inr import INR, resolve_device
 from .metrics import ReferenceSample, total_rmse
 from .pruning import LiveNeuronGuess
@@ -68,6 +69,7 @@ class Progress:
         self.fraction = 0.0
         self.next_fraction = 0.0
         self.step = ""
+        self.shown = 0.0
 
     def cancelled(self) -> bool:
         c = self.cancel
@@ -81,8 +83,10 @@ class Progress:
 
     def report(self, fraction: float, message: str) -> None:
         self.check()
+        # never backwards: a progress bar that jumps back is worse than one that waits
+        self.shown = max(self.shown, min(1.0, max(0.0, fraction)))
         if self.callback is not None:
-            self.callback(min(1.0, max(0.0, fraction)), message)
+            self.callback(self.shown, message)
 
     def chunk(self, done: int, total: int) -> None:
         within = done / max(total, 1)
@@ -132,7 +136,9 @@ def _field_scale(inr: INR, space: SpaceSlice, seed: int, component: int) -> floa
     stream = SampleStream(seed)
     b = np.asarray(space.bounds)
     pts = stream.points_in_domain(b[:, 0], b[:, 1], 4096, "probe")
-    vals = inr.evaluate(space.to_inputs(pts), component=component)
+    inputs = space.to_inputs(pts)
+    vals = inr.evaluate(inputs, component=component)
+    check_finite(vals, "the field-scale probe over the refined box", inputs, inr.input_names)
     rms = float(np.sqrt(np.mean(vals**2)))
     return rms if rms > 0 else 1.0
 

@@ -19,9 +19,11 @@ then cleared.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -57,6 +59,19 @@ def result_bytes(result: RefinementResult) -> int:
     tree = result.tree
     leaf = 8 * (1 + tree.d) + 8 * (len(result.diagnostics) + 2)
     return tree.n_leaves * leaf + 16 * result.vertex_cache.keys.size
+
+
+#: sessions whose background precompute must stop before the interpreter exits
+_LIVE_SESSIONS: weakref.WeakSet[RefinementSession] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_every_prefetch() -> None:
+    # A daemon thread still inside torch when the interpreter finalises is unwound by pthread_exit
+    # through C++ frames, and the process aborts (seen as SIGABRT when ParaView's GUI exits). Stop the
+    # background runs at their next chunk and wait for them first.
+    for session in list(_LIVE_SESSIONS):
+        session.stop_prefetch(wait=True)
 
 
 class RefinementSession:
@@ -98,6 +113,7 @@ class RefinementSession:
         self.hits = 0
         self.misses = 0
         self.disk_hits = 0
+        _LIVE_SESSIONS.add(self)
         self.prefetched = 0
 
     # -------------------------------------------------------------- checkpoint
@@ -129,7 +145,10 @@ class RefinementSession:
         """The loaded INR (reloaded if the file changed on disk). Raises CheckpointError."""
         if self._path is None:
             raise ValueError("no checkpoint file selected")
-        stamp = self._file_stamp() if self._path.exists() else None
+        try:
+            stamp = self._file_stamp()
+        except OSError:  # absent, unreadable, a name too long, ...: load_inr says what is wrong
+            stamp = None
         with self._lock:
             if self._inr is None or stamp != self._stamp:
                 self.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .domain import SpaceSlice
+from .finite import check_finite
 from .inr import INR
 from .tree import LinearTree
 
@@ -36,7 +37,13 @@ class VertexCache:
         self.evaluations = 0
 
     def lookup(self, tree: LinearTree, keys: np.ndarray) -> np.ndarray:
-        """Values at ``keys`` (any shape), evaluating the INR only at vertices not seen before."""
+        """Values at ``keys`` (any shape), evaluating the INR only at vertices not seen before.
+
+        Raises
+        ------
+        NonFiniteError
+            If the INR gives NaN or Inf at a new vertex (nothing is cached then).
+        """
         flat = np.asarray(keys, dtype=np.int64).ravel()
         uniq = np.unique(flat)
         pos = np.searchsorted(self.keys, uniq)
@@ -47,8 +54,9 @@ class VertexCache:
         )
         missing = uniq[~known]
         if missing.size:
-            pts = tree.vertex_points(missing, self.key_level)
-            vals = self.inr.evaluate(self.space.to_inputs(pts), component=self.component, chunk_size=self.chunk_size)
+            pts = self.space.to_inputs(tree.vertex_points(missing, self.key_level))
+            vals = self.inr.evaluate(pts, component=self.component, chunk_size=self.chunk_size)
+            check_finite(vals, "mesh vertices", pts, self.inr.input_names)
             self.evaluations += missing.size
             merged_keys = np.concatenate([self.keys, missing])
             merged_values = np.concatenate([self.values, vals])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,18 @@ def ct4d(tmp_path_factory) -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_mesh_cache(tmp_path_factory):
+    """Module- and session-scoped fixtures are set up before a test's own cache: give them one too."""
+    saved = os.environ.get("INR_AMR_CACHE")
+    os.environ["INR_AMR_CACHE"] = str(tmp_path_factory.mktemp("session-mesh-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("INR_AMR_CACHE", None)
+    else:
+        os.environ["INR_AMR_CACHE"] = saved
 
 
 @pytest.fixture(autouse=True)

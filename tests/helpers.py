@@ -60,6 +60,44 @@ def ct_like_inr(width=32, layers=3, features=16, seed=0):
 
 
 # ---------------------------------------------------------------------------------------- processes
+def overflowing_inr():
+    """2 -> 2 relu -> 1, finite (zero) on its domain [0, 1]^2 but NaN beyond x ~ 11 (float32 overflow)."""
+    import torch
+
+    from inr_amr_core import INR, Activation
+
+    w0 = torch.tensor([[3e37, 0.0], [3e37, 0.0]])
+    w1 = torch.tensor([[1.0, -1.0]])
+    return INR([w0, w1], [torch.zeros(2), torch.zeros(1)], [Activation("relu"), Activation("identity")])
+
+
+def sine_2d_inr(seed=5):
+    """A small 2 -> 24x2 sine -> 1 INR on [-1, 1]^2 (any other 2D field, for swapping files)."""
+    from inr_amr_core import INR, Activation
+
+    w, b = random_mlp([2, 24, 24, 1], seed=seed, scale=3.0)
+    return INR(
+        w, b, [Activation("sine", {"w0": 3.0})] * 2 + [Activation("identity")], domain=((-1.0, 1.0), (-1.0, 1.0))
+    )
+
+
+def leaf_rows(centres, values) -> list[tuple[float, ...]]:
+    """Leaf centres (rounded) and values as rows sorted by centre: compare two with :func:`same_rows`."""
+    rows = np.c_[np.round(np.asarray(centres, dtype=float), 9), np.asarray(values, dtype=float)]
+    return sorted(map(tuple, rows.tolist()))
+
+
+def same_rows(a, b, tol=1e-5) -> bool:
+    """True if two :func:`leaf_rows` lists hold the same leaves with values within ``tol``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=tol))
+
+
+def result_rows(result) -> list[tuple[float, ...]]:
+    """:func:`leaf_rows` of a core refinement result (its 2D leaf centres and INR values)."""
+    return leaf_rows(result.tree.leaf_centers(), result.leaf_values())
+
+
 def plain_env(site: bool = False) -> dict:
     """PYTHONPATH for a bare pvpython: the venv's packages and the checkout (no plugin auto-loading)."""
     paths = ([str(ROOT / "plugin" / "site")] if site else []) + [str(ROOT), sysconfig.get_paths()["purelib"]]

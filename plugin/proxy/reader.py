@@ -29,16 +29,21 @@ from .properties import BINDINGS, Binding, property_xmls
 try:  # torch or the core's dependencies missing: the reader still registers, and says why it cannot read
     from inr_amr_core.amr import time_input_name
     from inr_amr_core.diskcache import CachedMesh
+    from inr_amr_core.run import RefinementCancelled
     from inr_amr_core.session import RefinementSession, share_of_roots
     from inr_amr_core.vtk import cached_to_hypertreegrid, result_to_hypertreegrid
 
     IMPORT_ERROR = None
+    #: errors whose message says everything (no traceback in the output window): bad input of every kind
+    #: (CheckpointError, SettingsError, BudgetError, NonFiniteError are ValueErrors) and a cancelled run
+    _EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, RefinementCancelled)
 except ImportError as _exc:
     IMPORT_ERROR = (
         f"INR Checkpoint Reader: cannot import inr_amr_core ({_exc}). Start ParaView with "
         "'inr-amr paraview' (or 'inr-amr pvpython'), or put the project's virtual environment "
         "on PYTHONPATH; see the README section 'Other ParaView versions'."
     )
+    _EXPECTED_ERRORS = (ValueError,)
 
 __all__ = ["INRCheckpointReader"]
 
@@ -49,9 +54,6 @@ if os.environ.get("INR_AMR_LOG"):
     _handler.setFormatter(logging.Formatter("%(asctime)s pid=%(process)d %(message)s"))
     log.addHandler(_handler)
     log.setLevel(logging.INFO)
-
-#: errors whose message says everything (no traceback in the output window)
-_EXPECTED_ERRORS = ("CheckpointError", "BudgetError", "SettingsError", "ValueError", "RefinementCancelled")
 
 
 class INRCheckpointReader(VTKPythonAlgorithmBase):
@@ -211,8 +213,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
                 self._precompute_around(settings, time, roots)
         except Exception as exc:  # noqa: BLE001  (any failure: a clear message and an empty output, never a crash)
             output.Initialize()
-            kind = type(exc).__name__
-            detail = "" if kind in _EXPECTED_ERRORS else "\n" + traceback.format_exc()
+            detail = "" if isinstance(exc, _EXPECTED_ERRORS) else "\n" + traceback.format_exc()
             self._error(f"{exc}{detail}")
         self.UpdateProgress(1.0)
         return 1

@@ -175,3 +175,22 @@ def test_options_are_generated_from_the_schema(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["refine", "x.pt", "-P", "2"])
     assert "proportion (P) must be in (0, 1], got 2" in capsys.readouterr().err
+
+
+def test_progress_line_in_a_log_prints_each_stage_and_a_heartbeat():
+    import io
+    import time
+
+    from inr_amr_apps.cli import ProgressLine
+
+    log = io.StringIO()  # not a terminal
+    line = ProgressLine("[x] ", stream=log, interval=0.0, heartbeat=0.05)
+    for i in range(6):  # one long stage: the same message prefix throughout
+        line(i / 10, f"train: step {i}")
+        time.sleep(0.03)
+    line(0.7, "write: checkpoint")
+    line(1.0, "done")
+    lines = log.getvalue().splitlines()
+    assert lines[0].endswith("train: step 0") and lines[-2].endswith("write: checkpoint") and lines[-1].endswith("done")
+    heartbeats = [x for x in lines if "train: step" in x]
+    assert 2 <= len(heartbeats) <= 4  # not silent for the whole stage, nor a line per call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 
 import numpy as np
@@ -141,3 +142,16 @@ def test_untested_levels_take_their_score_from_the_tested_ancestor(hos):
     deep = r.tree.levels > 5
     assert deep.any() and np.all(r.tested_iteration[deep] == -1) and np.all(np.isfinite(r.scores[deep]))
     assert np.all(r.tested_iteration[(r.tree.levels <= 5) & (r.tree.levels < r.settings.max_level)] >= 0)
+
+
+@pytest.mark.parametrize("strategy", ["budget", "thresholds"])
+def test_progress_never_goes_backwards(hos, strategy):
+    seen: list[float] = []
+    kw = (
+        dict(max_dofs=6000)
+        if strategy == "budget"
+        else dict(strategy="thresholds", max_iterations=4, threshold=0.1, proportion=0.09)
+    )
+    refine(hos, progress=lambda f, m: seen.append(f), **kw)
+    assert len(seen) >= 8 and seen[-1] == 1.0
+    assert all(b >= a for a, b in itertools.pairwise(seen)), seen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import struct
 import zipfile
 
 import numpy as np
@@ -338,3 +339,193 @@ def test_bad_domain_and_names():
         INR(w, b, [Activation("relu"), Activation("identity")], domain=((1, 0), (0, 1)))
     with pytest.raises(ValueError, match="input names"):
         INR(w, b, [Activation("relu"), Activation("identity")], input_names=("x",))
+
+
+# ------------------------------------------------------------------------------------ hostile and broken input
+def _lists(path, w, b, acts=None, **extra):
+    acts = acts if acts is not None else [torch.nn.ReLU()] * (len(w) - 1) + [torch.nn.Identity()]
+    torch.save({"weights_list": w, "bias_list": b, "act_list": acts, **extra}, path)
+    return path
+
+
+def _refusal(path, match, **kwargs):
+    """load_inr(path) raises a CheckpointError naming the file, matching ``match``, with a fix."""
+    with pytest.raises(CheckpointError, match=match) as err:
+        load_inr(path, **kwargs)
+    assert str(path) in str(err.value), err.value
+    assert err.value.problem and err.value.fix, err.value
+    return err.value
+
+
+@pytest.mark.parametrize("shape", [(0, 2), (8, 0)])
+def test_zero_width_layer(tmp_path, shape):
+    w, b = random_mlp([2, 8, 1])
+    w[0] = torch.zeros(shape)
+    b[0] = torch.zeros(shape[0])
+    _refusal(_lists(tmp_path / "zero.ckpt", w, b), r"layer 0 has zero width \(weight shape")
+
+
+@pytest.mark.parametrize(
+    "pkl",
+    [b"\x80\x02a.", b"\x80\x02(K\x01K\x02e0.", b"\x80\x02h\x05.", b"\x80\x02]q\x00K\x01\x85\x85e.", b"\x80\x02."],
+    ids=["append_on_empty_stack", "pop_mark", "missing_memo", "appends_without_mark", "stop_on_empty"],
+)
+def test_damaged_pickle_is_a_refusal(tmp_path, hos_path, pkl):
+    """Damaged pickles that made the unpickler raise IndexError ('pop from empty list', 'list index out
+    of range') or KeyError: inside a real archive (valid CRCs) and after a legacy header."""
+    archive = tmp_path / "mutated.ckpt"
+    with zipfile.ZipFile(hos_path) as src, zipfile.ZipFile(archive, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, pkl if item.filename.endswith("data.pkl") else src.read(item))
+    _refusal(archive, r"is damaged: its data\.pkl cannot be read")
+    legacy = tmp_path / "mutated_legacy.pt"
+    legacy.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, 2) + pickle.dumps(1001, 2) + pickle.dumps({}, 2) + pkl)
+    _refusal(legacy, r"is damaged: its main pickle cannot be read")
+
+
+def test_sidecar_refusals_name_the_checkpoint(tmp_path):
+    w, b = random_mlp([2, 4, 1])
+    torch.save({"0.weight": w[0], "0.bias": b[0], "2.weight": w[1], "2.bias": b[1]}, tmp_path / "s.pt")
+    side = tmp_path / "s.json"
+    for text, match in [
+        ('{"activaton": "relu"}', "unknown sidecar key"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"activation": 5}', "activation should be a name"),
+        ('{"activation": "relu", "domain": "square"}', "domain should be a list"),
+        ('{"activation": "relu", "activation_params": [1]}', "activation_params should be a dict"),
+    ]:
+        side.write_text(text)
+        err = _refusal(tmp_path / "s.pt", match)
+        assert str(side) in str(err)  # and the sidecar too
+
+
+def test_nan_everywhere_is_refused_at_load(tmp_path):
+    """Finite weights near float32's limit and a sidecar's sine w0 = 1e308 loaded, then gave NaN/Inf."""
+    w, b = random_mlp([2, 8, 8, 1])
+    w[1] = torch.full((8, 8), 3.0e38)
+    err = _refusal(_lists(tmp_path / "huge.ckpt", w, b), r"evaluates to NaN or Inf at \d+ of \d+ probe points")
+    assert "e.g. at x=" in str(err)
+    w, b = random_mlp([2, 8, 1])
+    torch.save({"0.weight": w[0], "0.bias": b[0], "2.weight": w[1], "2.bias": b[1]}, tmp_path / "siren.pt")
+    (tmp_path / "siren.json").write_text('{"activation": "sine", "activation_params": {"w0": 1e308}}')
+    _refusal(tmp_path / "siren.pt", r"w0 = 1e\+308 is beyond float32's range")
+    (tmp_path / "siren.json").write_text('{"activation": "sine", "activation_params": {"w0": 3e38}}')
+    _refusal(tmp_path / "siren.pt", "evaluates to NaN or Inf")
+    (tmp_path / "siren.json").write_text('{"activation": "sine", "activation_params": {"w0": 30}}')
+    assert load_inr(tmp_path / "siren.pt").activations[0].params["w0"] == 30
+
+
+def test_complex_weights_are_refused_not_cast(tmp_path):
+    w, b = random_mlp([2, 8, 1])
+    w[0] = w[0].to(torch.complex64)  # imaginary part zero: still refused, the cast would be silent
+    _refusal(_lists(tmp_path / "complex.ckpt", w, b), r"key 'weights_list\[0\]' holds complex numbers")
+    with pytest.raises(ValueError, match="complex"):
+        INR([w[0], w[1]], b, [Activation("relu"), Activation("identity")])
+
+
+def test_integer_and_boolean_tensors(tmp_path):
+    w, b = random_mlp([2, 8, 1])
+    w[0] = (w[0] * 10).round().to(torch.int32)
+    inr = load_inr(_lists(tmp_path / "int.ckpt", w, b))
+    assert inr.metadata["converted_dtypes"] == "weights_list[0]: torch.int32 -> float32"
+    assert inr.weights[0].dtype == torch.float32
+    np.testing.assert_array_equal(inr.weights[0].numpy(), w[0].numpy().astype(np.float32))
+    w[0] = w[0] > 0
+    _refusal(_lists(tmp_path / "bool.ckpt", w, b), r"holds booleans")
+    w[0] = torch.randn(8, 2).double() * 1e300
+    _refusal(_lists(tmp_path / "f64.ckpt", w, b), r"beyond float32's range")
+
+
+def test_act_list_must_match_the_layers(tmp_path):
+    w, b = random_mlp([2, 8, 8, 1])
+    _refusal(_lists(tmp_path / "short.ckpt", w, b, [torch.nn.ReLU()] * 2), r"act_list has 2 activations for 3 layers")
+    _refusal(_lists(tmp_path / "long.ckpt", w, b, [torch.nn.ReLU()] * 4), r"act_list has 4 activations for 3 layers")
+    # explicitly given activations still override (and may leave the output to its identity default)
+    assert load_inr(tmp_path / "short.ckpt", activations="relu").hidden_widths == (8, 8)
+
+
+def test_conflicting_layout_keys(tmp_path, ct4d):
+    w, b = random_mlp([2, 8, 1])
+    raw = torch.load(ct4d, weights_only=True)
+    torch.save({**raw, "weights_list": w, "bias_list": b}, tmp_path / "both.pt")
+    _refusal(tmp_path / "both.pt", r"holds the keys of several layouts \(lists, ct4d")
+    assert load_inr(tmp_path / "both.pt", layout="ct4d").input_names == ("t", "z", "y", "x")
+    torch.save({"state_dict": raw, "model": raw}, tmp_path / "two.pt")
+    _refusal(tmp_path / "two.pt", r"holds several networks \(state_dict, model\)")
+
+
+def test_missing_layer_is_not_skipped(tmp_path, ct4d):
+    raw = torch.load(ct4d, weights_only=True)
+    del raw["nn_model"]["module.fcnn.nn.2.weight"]
+    torch.save(raw, tmp_path / "gap.pt")
+    _refusal(tmp_path / "gap.pt", r"should be numbered 0, 2, 4, \.\.\. but are \[0, 4, 6\]")
+    w, b = random_mlp([2, 8, 8, 1])
+    state = {"0.weight": w[0], "0.bias": b[0], "2.bias": b[1], "4.weight": w[2], "4.bias": b[2]}
+    torch.save(state, tmp_path / "seq.pt")
+    _refusal(tmp_path / "seq.pt", r"'2\.bias' has no weight beside it", activations="relu")
+
+
+def test_declared_storage_larger_than_its_record(tmp_path, hos_path):
+    with zipfile.ZipFile(hos_path) as src:
+        name = next(n for n in src.namelist() if n.endswith("data.pkl"))
+        pkl = src.read(name)
+    at = pkl.index(b"K@t")  # the first storage: 64 elements (BININT1 64), declared as 2**31 - 1
+    bad = pkl[:at] + b"J\xff\xff\xff\x7f" + pkl[at + 2 :]
+    with zipfile.ZipFile(hos_path) as src, zipfile.ZipFile(tmp_path / "big.ckpt", "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, bad if item.filename == name else src.read(item))
+    _refusal(tmp_path / "big.ckpt", r"tensor data '0' is declared as 8,589,934,588 bytes but the archive holds 256")
+
+
+def test_crc_damage_is_refused(tmp_path, hos_path):
+    data = bytearray(hos_path.read_bytes())
+    with zipfile.ZipFile(hos_path) as z:
+        info = z.getinfo(next(n for n in z.namelist() if n.endswith("/data/1")))
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    data[info.header_offset + 30 + name_len + extra_len + 10] ^= 0x40  # one weight's byte, inside the record
+    (tmp_path / "flip.ckpt").write_bytes(bytes(data))
+    _refusal(tmp_path / "flip.ckpt", r"archive member '.*data/1' fails its CRC check")
+
+
+def test_special_files_are_refused_without_opening(tmp_path):
+    import signal
+
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    signal.alarm(10)  # opening a FIFO would block forever
+    try:
+        _refusal(fifo, "is a named pipe")
+    finally:
+        signal.alarm(0)
+    _refusal(tmp_path, "is a folder")
+    with pytest.raises(CheckpointError, match="is a character device"):
+        load_inr("/dev/zero")
+
+
+def test_malicious_activation_in_act_list(tmp_path):
+    marker = "/tmp/inr_amr_pwned_marker"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    w, b = random_mlp([2, 8, 1])
+    _refusal(_lists(tmp_path / "evil.ckpt", w, b, [_Evil(), torch.nn.Identity()]), "arbitrary code")
+    torch.save({"weights_list": w, "bias_list": b, "act_list": [_Evil()] * 2}, tmp_path / "evil.pt",
+               _use_new_zipfile_serialization=False)  # fmt: skip
+    _refusal(tmp_path / "evil.pt", r"arbitrary code \(posix\.system\)")
+    assert not os.path.exists(marker)
+
+
+def test_only_checkpoint_errors_escape(tmp_path, monkeypatch):
+    """The last-resort net: an unexpected error inside the checks becomes a CheckpointError too."""
+    from inr_amr_core import checkpoint
+
+    w, b = random_mlp([2, 4, 1])
+    path = _lists(tmp_path / "ok.ckpt", w, b)
+
+    def boom(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(checkpoint, "_from_lists", boom)
+    monkeypatch.setitem(checkpoint._READERS, "lists", boom)
+    err = _refusal(path, r"could not be read: unexpected IndexError")
+    assert "report it" in err.fix

@@ -237,3 +237,21 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     kw = dict(uniform_refinements=1, time=t3)
     assert out["neighbour"]["leaves"] == refine(inr, max_dofs=3000, **kw).tree.n_leaves
     assert out["larger"] == refine(inr, max_dofs=6000, **kw).tree.n_leaves
+
+
+def test_exit_while_neighbours_are_precomputed_is_clean(tmp_path, ct4d):
+    """pvbatch exits right after a time step is shown, while the background refines the next ones: the
+    precompute stops first (a thread left inside torch at interpreter exit aborts the process)."""
+    script = tmp_path / "quit.py"
+    script.write_text(f"""
+from paraview.simple import *
+r = INRCheckpointReader(FileName={str(ct4d)!r}, MaxDOFs=20000, UniformRefinements=1, NumberOfTimeSteps=9,
+                        PrecomputeTimeSteps=4)
+r.UpdatePipelineInformation()
+r.UpdatePipeline(0.0)
+open({str(tmp_path / "shown")!r}, "w").close()
+""")
+    for _ in range(3):
+        proc = run([INR_AMR, "pvbatch", script])
+        assert (tmp_path / "shown").exists(), proc.stderr[-3000:]
+        assert proc.returncode == 0 and "Signal" not in proc.stderr, proc.stderr[-3000:]
