@@ -322,52 +322,83 @@ def section_scale(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- lattice
+def _grid_values(inr, n: int, t: float) -> np.ndarray:
+    """The INR on the n^3 grid over [-1, 1]^3 at time t, one x plane at a time (bounded memory)."""
+    axis = np.linspace(-1.0, 1.0, n)
+    yy, zz = np.meshgrid(axis, axis, indexing="ij")
+    out = np.empty((n, n, n), dtype=np.float32)
+    for i, x in enumerate(axis):
+        pts = np.column_stack([np.full(yy.size, t), zz.ravel(), yy.ravel(), np.full(yy.size, x)])
+        out[i] = inr.evaluate(pts, component=0).reshape(n, n)
+    return out
+
+
 def section_lattice(quick: bool) -> dict:
-    if not LATTICE.is_file():
-        return {"skipped": f"{LATTICE.name} is not shipped yet"}
-    inr = ia.load_inr(LATTICE)
-    ref = reference(inr, 0.0)
-    out: dict = {"uniform_sampling": [], "basic": [], "pruning": []}
+    """Uniform sampling from 33^3 to 257^3 against Basic and Pruning (budget strategy, one run each, its
+    rounds give the curve) on the lattice INR at t = 0; DOFs at equal RMSE."""
     from scipy.interpolate import RegularGridInterpolator
 
+    if not LATTICE.is_file():
+        return {"skipped": f"{LATTICE.name} is not shipped"}
+    inr = ia.load_inr(LATTICE)
+    ref = reference(inr, 0.0)
+    out: dict = {"time": 0.0, "rmse_points": int(ref.points.shape[0]), "uniform_sampling": []}
     for level in range(5, 8 if quick else 9):
         n = 2**level + 1
-        axes = [np.linspace(-1.0, 1.0, n)] * 3
         t0 = time.perf_counter()
-        g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
-        vals = inr.evaluate(np.column_stack([np.zeros(len(g)), g[:, 2], g[:, 1], g[:, 0]]), component=0)
+        vals = _grid_values(inr, n, 0.0)
         secs = time.perf_counter() - t0
-        rmse = float(
-            np.sqrt(np.mean((RegularGridInterpolator(axes, vals.reshape(n, n, n))(ref.points) - ref.values) ** 2))
-        )
+        axes = [np.linspace(-1.0, 1.0, n)] * 3
+        rmse = float(np.sqrt(np.mean((RegularGridInterpolator(axes, vals)(ref.points) - ref.values) ** 2)))
         out["uniform_sampling"].append({"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse})
-        print(f"  lattice uniform sampling level {level}: {n**3} points {secs:.1f} s RMSE {rmse:.5f}", flush=True)
+        print(f"  lattice uniform sampling {n}^3: {secs:7.1f} s RMSE {rmse:.5f}", flush=True)
+    budget = 60_000 if quick else 300_000
     for method in ("basic", "pruning"):
-        for budget in (50_000, 200_000) if quick else (100_000, 400_000, 1_600_000):
-            t0 = time.perf_counter()
-            res = ia.refine(
-                inr,
-                method=method,
-                max_dofs=budget,
-                max_level=8,
-                time=0.0,
-                device="cpu",
-                conforming_dofs=False,
-                reference=ref,
-            )
-            row = {
-                "budget": budget,
-                "dofs": res.dofs,
-                "seconds": time.perf_counter() - t0,
-                "rmse": res.iterations[-1]["rmse"],
-                "max_level": res.tree.max_level,
-            }
-            out[method].append(row)
-            print(
-                f"  lattice {method} budget {budget}: {res.dofs} DOFs {row['seconds']:.1f} s RMSE {row['rmse']:.5f} "
-                f"(deepest level {row['max_level']})",
-                flush=True,
-            )
+        t0 = time.perf_counter()
+        res = ia.refine(
+            inr,
+            method=method,
+            max_dofs=budget,
+            max_level=8,
+            time=0.0,
+            device="cpu",
+            conforming_dofs=False,
+            reference=ref,
+        )
+        secs = time.perf_counter() - t0
+        curve, spent = [], 0.0
+        for r in res.iterations:
+            spent += sum(r["seconds"].values())  # cumulative time of the run up to this round
+            if r.get("rmse") is not None:
+                curve.append({"dofs": int(r["dofs"]), "rmse": float(r["rmse"]), "seconds": spent})
+        out[method] = {
+            "budget": budget,
+            "dofs": res.dofs,
+            "seconds": secs,
+            "stop": res.stop_reason,
+            "max_level": res.tree.max_level,
+            "curve": curve,
+        }
+        print(
+            f"  lattice {method:8} budget {budget}: {res.dofs} DOFs in {secs:.1f} s, RMSE {curve[-1]['rmse']:.5f}, "
+            f"finest level {res.tree.max_level} ({res.stop_reason})",
+            flush=True,
+        )
+    # DOFs at equal RMSE: the first round of each adaptive run at or below uniform sampling's RMSE
+    equal = []
+    for row in out["uniform_sampling"]:
+        entry = {"level": row["level"], "uniform_dofs": row["dofs"], "rmse": row["rmse"]}
+        for method in ("basic", "pruning"):
+            hit = next((c for c in out[method]["curve"] if c["rmse"] <= row["rmse"]), None)
+            entry[method] = hit["dofs"] if hit else None
+            entry[f"{method}_ratio"] = row["dofs"] / hit["dofs"] if hit else None
+        equal.append(entry)
+        print(
+            f"  lattice at uniform {2 ** row['level'] + 1}^3's RMSE {row['rmse']:.5f}: Basic {entry['basic']} DOFs, "
+            f"Pruning {entry['pruning']} DOFs (budget {budget})",
+            flush=True,
+        )
+    out["equal_rmse"] = equal
     return out
 
 
@@ -382,12 +413,46 @@ SECTIONS = {
 }
 
 
+def plot_lattice(lattice: dict, path: Path) -> None:
+    """RMSE against DOFs and seconds on the lattice INR: uniform sampling, Basic and Pruning."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.4), dpi=110)
+    rows = lattice["uniform_sampling"]
+    for ax, key in ((a, "dofs"), (b, "seconds")):
+        ax.loglog([r[key] for r in rows], [r["rmse"] for r in rows], "ko-", label="uniform sampling 33^3 ... 257^3")
+        for method, colour, marker in (("basic", "#1f77b4", "o"), ("pruning", "#d62728", "^")):
+            curve = lattice.get(method, {}).get("curve", [])
+            if curve:
+                ax.loglog(
+                    [c[key] for c in curve],
+                    [c["rmse"] for c in curve],
+                    color=colour,
+                    marker=marker,
+                    markersize=3,
+                    label=f"{method.capitalize()} (budget strategy, its rounds)",
+                )
+        ax.set_xlabel("DOFs (mesh vertices)" if key == "dofs" else "seconds (2-core CPU)")
+        ax.set_ylabel(f"total RMSE ({lattice['rmse_points']:,} points)")
+        ax.grid(True, which="both", alpha=0.3)
+    a.legend(fontsize=8)
+    fig.suptitle("Micro-CT lattice INR at t = 0", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def plot(results: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    lattice = results.get("lattice")
+    if lattice and "uniform_sampling" in lattice:
+        plot_lattice(lattice, path.with_name("lattice.png"))
     curves = results.get("curves")
     if not curves:
         return

@@ -1,9 +1,10 @@
-"""``inr-amr demo``: the main job on the embedded simulated dynamic-CT INR, through pvbatch.
+"""``inr-amr demo``: the main job on the embedded micro-CT lattice INR, through pvbatch.
 
-Writes, under one folder: an adaptive .htg per time step (t = -1, 0, 1), slice screenshots with mesh
-edges at x = 0 and y = 0 for each, an error-vs-DOFs plot of Uniform, Basic and Pruning at t = 1, and
-a JSON report; then prints where they are. Rendering needs an X server: without ``$DISPLAY`` the job
-runs under ``xvfb-run``.
+Writes, under one folder, for t = -1, 0 and 1: an adaptive .htg of the whole domain and an isosurface
+of the lattice rendered from it; an adaptive .htg of a thin slab around x = 0 refined to the INR's
+detail and its slice with mesh edges; then an error-vs-DOFs plot of Uniform, Basic and Pruning on the
+slab, and a JSON report. Every stage prints its progress. Rendering needs an X server: without
+``$DISPLAY`` the job runs under ``xvfb-run``.
 """
 
 from __future__ import annotations
@@ -17,47 +18,50 @@ from pathlib import Path
 from .launch import paraview_environment, pvbatch_command
 from .resources import data_file, pvscript
 
-__all__ = ["DEFAULT_CHECKPOINT", "add_commands", "demo_settings", "run_demo"]
+__all__ = ["DEFAULT_CHECKPOINT", "SLAB_ROOTS", "add_commands", "demo_settings", "run_demo"]
 
-DEFAULT_CHECKPOINT = "ct_compression.pt"
+DEFAULT_CHECKPOINT = "lattice_compression.pt"
+
+#: the slab's root grid across (y, z): its root cells are cubes 2 / SLAB_ROOTS wide, one across x
+SLAB_ROOTS = 32
 
 
-def demo_settings(quick: bool = False) -> dict:
-    """Reader properties for the time steps and settings of the three-method comparison.
+def demo_settings(quick: bool = False, iso: float | None = 0.05) -> dict:
+    """Reader properties of the three stages and the settings of the comparison.
 
-    The paper's CT heuristics (P 0.075, eps 1e-3, 3 uniform refinements, error_samples 32 / 256) with
-    T = tau = 1e-3 (this project's floored relative error); two adaptive iterations per time step
-    and three for the comparison keep the job to a few minutes on two cores.
+    The defaults throughout (budget strategy, Pruning, sketched ID): only the budgets, the slab's box
+    and the isosurface value are set. The slab is one root cell thick (1/16 of the domain) and 32 root
+    cells across, so three levels of refinement give cells 1/256 of the domain wide, the walls' scale.
+    ``quick`` shrinks every budget (for the tests); ``iso`` is the isosurface's value (None: the middle
+    of the first step's value range), 0.05 for the lattice, half its material's attenuation.
     """
-    reader = dict(
-        Method="Pruning",
-        Threshold=1e-3,
-        Proportion=0.075,
-        Epsilon=1e-3,
-        IDSamples=256,
-        ErrorSamples=32,
-        UniformRefinements=3,
-        MaxIterations=2,
-        MaxDOFs=400_000,
-        NumberOfTimeSteps=3,
+    half = 1.0 / SLAB_ROOTS
+    slab_box = [-half, half, -1.0, 1.0, -1.0, 1.0]
+    common = dict(NumberOfTimeSteps=3, PrecomputeTimeSteps=0)  # the job asks for every step itself
+    volume = dict(MaxDOFs=20_000 if quick else 150_000, **common)
+    slab = dict(
+        MaxDOFs=15_000 if quick else 90_000,
+        Bounds=slab_box,
+        RootGrid=[1, SLAB_ROOTS, SLAB_ROOTS],
+        UniformRefinements=0,  # the root cells are already 1/32 of the domain
+        **common,
     )
     compare = {
         "settings": dict(
-            threshold=1e-3,
-            proportion=0.075,
-            eps=1e-3,
-            tau=1e-3,
-            id_samples=256,
-            error_samples=32,
-            uniform_refinements=3,
-            max_iterations=2 if quick else 3,
-            max_dofs=400_000,
+            bounds=((-half, half), (-1.0, 1.0), (-1.0, 1.0)),
+            root_grid=(1, SLAB_ROOTS, SLAB_ROOTS),
+            uniform_refinements=0,
+            max_dofs=8_000 if quick else 60_000,
             device="auto",
         ),
-        "per_method": {"basic": {"error_samples": 256}},
         "rmse_samples": 65_536 if quick else 262_144,
     }
-    return {"reader": reader, "times": [-1.0, 0.0, 1.0], "compare": compare}
+    return {
+        "times": [-1.0, 0.0, 1.0],
+        "volume": {"reader": volume, "iso": iso},
+        "slab": {"reader": slab, "axis": "x", "position": 0.0},
+        "compare": compare,
+    }
 
 
 def run_demo(
@@ -75,7 +79,7 @@ def run_demo(
         "--output",
         str(Path(output).resolve()),
         "--settings",
-        json.dumps(demo_settings(quick)),
+        json.dumps(demo_settings(quick, iso=0.05 if checkpoint is None else None)),
     ]
     print(f"inr-amr demo: {ckpt.name} -> {Path(output).resolve()}", flush=True)
     return subprocess.call(cmd, env=paraview_environment())
@@ -86,8 +90,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("demo", help="the main job: Pruning AMR of the embedded 4D CT INR through pvbatch")
-    p.add_argument("--checkpoint", help="a 4D INR (default: the embedded simulated dynamic-CT INR)")
+    p = sub.add_parser("demo", help="the main job: Pruning AMR of the embedded 4D micro-CT lattice INR through pvbatch")
+    p.add_argument("--checkpoint", help="a 4D INR (default: the embedded micro-CT lattice INR)")
     p.add_argument("-o", "--output", default="inr-amr-output", help="output folder (default ./inr-amr-output)")
-    p.add_argument("--quick", action="store_true", help="fewer iterations and RMSE points")
+    p.add_argument("--quick", action="store_true", help="small budgets and fewer RMSE points (a smoke test)")
     p.set_defaults(func=_cmd)

@@ -437,6 +437,8 @@ class ParameterSpec:
         """One line for ``--help`` and the panel's tooltip: the doc, the paper's symbol, the default."""
         sym = f" [paper: {self.symbol}]" if self.symbol else ""
         default = self.kind.format(self.default)
+        if "(default" in self.doc:  # the doc says what the default means itself
+            default = ""
         return f"{self.doc}{sym}" + (f" (default {default})" if default else "")
 
 

@@ -58,6 +58,7 @@ SOURCES = {
     "hos": HOS,
     "sin_corner_2d": DATA / "sin_corner_2d.pt",
     "ct_compression": DATA / "ct_compression.pt",
+    "lattice_compression": DATA / "lattice_compression.pt",
     "logpile": DATA / "logpile.pt",
 }
 SEED = 20240614
@@ -371,7 +372,7 @@ def _activation_values() -> dict[str, Any]:
 def structural_cases(raws: dict[str, Any], rng: random.Random) -> list[Case]:
     torch = _torch()
     cases: list[Case] = []
-    budget = {"hos": 170, "sin_corner_2d": 170, "ct_compression": 55, "logpile": 45}
+    budget = {"hos": 170, "sin_corner_2d": 170, "ct_compression": 55, "logpile": 45, "lattice_compression": 20}
     for src, raw in raws.items():
         obj = plain(raw)
         candidates: list[tuple[str, Any]] = []
@@ -543,9 +544,9 @@ def sidecar_cases(hos: dict) -> list[Case]:
 
 def mutation_cases(rng: random.Random) -> list[Case]:
     cases: list[Case] = []
-    flips = {"hos": 150, "sin_corner_2d": 150, "ct_compression": 45, "logpile": 45}
-    pkl_edits = {"hos": 170, "sin_corner_2d": 170, "ct_compression": 40, "logpile": 40}
-    float_edits = {"hos": 25, "sin_corner_2d": 25, "ct_compression": 10, "logpile": 10}
+    flips = {"hos": 150, "sin_corner_2d": 150, "ct_compression": 45, "logpile": 45, "lattice_compression": 15}
+    pkl_edits = {"hos": 170, "sin_corner_2d": 170, "ct_compression": 40, "logpile": 40, "lattice_compression": 15}
+    float_edits = {"hos": 25, "sin_corner_2d": 25, "ct_compression": 10, "logpile": 10, "lattice_compression": 5}
     for src, path in SOURCES.items():
         data = path.read_bytes()
         for i in range(flips[src]):
@@ -640,7 +641,7 @@ def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:
 
 def truncation_cases(rng: random.Random) -> list[Case]:
     cases = []
-    counts = {"hos": 60, "sin_corner_2d": 60, "ct_compression": 20, "logpile": 20}
+    counts = {"hos": 60, "sin_corner_2d": 60, "ct_compression": 20, "logpile": 20, "lattice_compression": 8}
     for src, path in SOURCES.items():
         data = path.read_bytes()
         for i in range(counts[src]):

@@ -103,11 +103,11 @@ def test_corpus_covers_every_kind_and_source(corpus_run):
     assert kinds["mutation"] + kinds["truncation"] >= 1000
     for kind in ("control", "malicious", "structural", "resource", "special"):
         assert kinds[kind] > 0, kind
-    for source in ("hos", "sin_corner_2d", "ct_compression", "logpile"):
+    for source in ("hos", "sin_corner_2d", "ct_compression", "logpile", "lattice_compression"):
         assert any(f"/{source}/" in r["name"] for r in records if r["kind"] == "mutation"), source
         assert any(f"/{source}/" in r["name"] for r in records if r["kind"] == "structural"), source
     control = {r["name"]: r["outcome"] for r in records if r["kind"] == "control"}
-    assert set(control.values()) == {"loaded"} and len(control) == 6, control
+    assert set(control.values()) == {"loaded"} and len(control) == 7, control
     # the known defects of the earlier corpus, each now a clear refusal
     by_name = {r["name"]: r for r in records}
     expect = {
@@ -341,7 +341,7 @@ inr = ia.load_inr(sys.argv[1])
 limit = float(sys.argv[2])
 common = dict(strategy="thresholds", method="pruning", threshold=1e-4, proportion=0.075, max_iterations=1,
               memory_limit_mb=limit, rmse_samples=0, time=0.0)
-ia.refine(inr, uniform_refinements=1, **common)  # warm-up: torch's thread pools, allocator, code paths
+ia.refine(inr, uniform_refinements=2, **common)  # warm-up: torch's thread pools, allocator, code paths
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 result = ia.refine(inr, uniform_refinements=3, **common)  # 512 elements, all tested at once if memory allowed
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -147,13 +148,21 @@ def test_demo_main_job_writes_everything_it_lists(tmp_path, ct4d):
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    listed = [Path(line.strip()) for line in proc.stdout.split("The main job wrote:")[1].splitlines() if line.strip()]
+    tail = re.split(r"The main job took \d+ s and wrote:", proc.stdout)
+    assert len(tail) == 2, proc.stdout[-3000:]
+    listed = [Path(line.strip()) for line in tail[1].splitlines() if line.strip()]
     assert listed and all(p.is_file() for p in listed)
     names = {p.name for p in listed}
     for t in ("tm1_0", "tp0_0", "tp1_0"):
-        assert {f"ct_pruning_{t}.htg", f"slice_x0_{t}.png", f"slice_y0_{t}.png"} <= names
-        assert_nontrivial(out / f"slice_y0_{t}.png", min_dark=0.001)
+        assert {f"volume_{t}.htg", f"isosurface_{t}.png", f"slab_{t}.htg", f"slice_x0_{t}.png"} <= names
+        assert_nontrivial(out / f"slice_x0_{t}.png", min_dark=0.001)
+        assert_nontrivial(out / f"isosurface_{t}.png", min_dark=0.001)
     assert {"error_vs_dofs.png", "report.json"} <= names
+    for stage in ("stage 1/3", "stage 2/3", "stage 3/3", "[volume t = -1.0]", "[slab t = +1.0]", "[compare pruning]"):
+        assert stage in proc.stdout, f"no progress from {stage!r}"
     report = json.loads((out / "report.json").read_text())
-    assert [s["time"] for s in report["time_steps"]] == [-1.0, 0.0, 1.0]
+    assert [s["time"] for s in report["volume"]["steps"]] == [-1.0, 0.0, 1.0]
+    assert all(s["isosurface_points"] > 0 for s in report["volume"]["steps"])
+    # the slab's cells are finer than the volume's: that is what it is for
+    assert min(s["max_level"] for s in report["slab"]["steps"]) >= 2
     assert set(report["comparison"]["iterations"]) == {"uniform", "basic", "pruning"}
