@@ -38,7 +38,7 @@ def demo_settings(quick: bool = False, iso: float | None = 0.05) -> dict:
     half = 1.0 / SLAB_ROOTS
     slab_box = [-half, half, -1.0, 1.0, -1.0, 1.0]
     common = dict(NumberOfTimeSteps=3, PrecomputeTimeSteps=0)  # the job asks for every step itself
-    volume = dict(MaxDOFs=20_000 if quick else 150_000, **common)
+    volume = dict(MaxDOFs=20_000 if quick else 400_000, **common)
     slab = dict(
         MaxDOFs=15_000 if quick else 90_000,
         Bounds=slab_box,
