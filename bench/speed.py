@@ -204,19 +204,29 @@ def section_chunks(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- curves
-def uniform_sampling(inr, level: int, ref) -> dict:
-    """What a user does without this project: the INR on a grid, trilinear interpolation (scipy)."""
+def _grid_values(inr, n: int, t: float) -> np.ndarray:
+    """The INR on the n^3 grid over [-1, 1]^3 at time t, one x plane at a time (bounded memory)."""
+    axis = np.linspace(-1.0, 1.0, n)
+    yy, zz = np.meshgrid(axis, axis, indexing="ij")
+    out = np.empty((n, n, n), dtype=np.float32)
+    for i, x in enumerate(axis):
+        pts = np.column_stack([np.full(yy.size, t), zz.ravel(), yy.ravel(), np.full(yy.size, x)])
+        out[i] = inr.evaluate(pts, component=0).reshape(n, n)
+    return out
+
+
+def uniform_sampling(inr, level: int, ref, t: float = 1.0) -> dict:
+    """What a user does without this project: the INR on a grid at time t, trilinear interpolation (scipy)."""
     from scipy.interpolate import RegularGridInterpolator
 
     n = 2**level + 1
-    axes = [np.linspace(-1.0, 1.0, n)] * 3
     t0 = time.perf_counter()
-    g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)  # x, y, z
-    vals = inr.evaluate(np.column_stack([np.ones(len(g)), g[:, 2], g[:, 1], g[:, 0]]), component=0)
+    vals = _grid_values(inr, n, t)
     secs = time.perf_counter() - t0
-    interp = RegularGridInterpolator(axes, vals.reshape(n, n, n))(ref.points)
+    axes = [np.linspace(-1.0, 1.0, n)] * 3
+    interp = RegularGridInterpolator(axes, vals)(ref.points)
     rmse = float(np.sqrt(np.mean((interp - ref.values) ** 2)))
-    return {"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse, "bytes": vals.nbytes // 2}
+    return {"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse, "bytes": vals.nbytes}
 
 
 def section_curves(quick: bool) -> dict:
@@ -322,21 +332,9 @@ def section_scale(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- lattice
-def _grid_values(inr, n: int, t: float) -> np.ndarray:
-    """The INR on the n^3 grid over [-1, 1]^3 at time t, one x plane at a time (bounded memory)."""
-    axis = np.linspace(-1.0, 1.0, n)
-    yy, zz = np.meshgrid(axis, axis, indexing="ij")
-    out = np.empty((n, n, n), dtype=np.float32)
-    for i, x in enumerate(axis):
-        pts = np.column_stack([np.full(yy.size, t), zz.ravel(), yy.ravel(), np.full(yy.size, x)])
-        out[i] = inr.evaluate(pts, component=0).reshape(n, n)
-    return out
-
-
 def section_lattice(quick: bool) -> dict:
     """Uniform sampling from 33^3 to 257^3 against Basic and Pruning (budget strategy, one run each, its
     rounds give the curve) on the lattice INR at t = 0; DOFs at equal RMSE."""
-    from scipy.interpolate import RegularGridInterpolator
 
     if not LATTICE.is_file():
         return {"skipped": f"{LATTICE.name} is not shipped"}
@@ -344,14 +342,11 @@ def section_lattice(quick: bool) -> dict:
     ref = reference(inr, 0.0)
     out: dict = {"time": 0.0, "rmse_points": int(ref.points.shape[0]), "uniform_sampling": []}
     for level in range(5, 8 if quick else 9):
-        n = 2**level + 1
-        t0 = time.perf_counter()
-        vals = _grid_values(inr, n, 0.0)
-        secs = time.perf_counter() - t0
-        axes = [np.linspace(-1.0, 1.0, n)] * 3
-        rmse = float(np.sqrt(np.mean((RegularGridInterpolator(axes, vals)(ref.points) - ref.values) ** 2)))
-        out["uniform_sampling"].append({"level": level, "dofs": n**3, "seconds": secs, "rmse": rmse})
-        print(f"  lattice uniform sampling {n}^3: {secs:7.1f} s RMSE {rmse:.5f}", flush=True)
+        row = uniform_sampling(inr, level, ref, t=0.0)
+        out["uniform_sampling"].append(row)
+        print(
+            f"  lattice uniform sampling {2**level + 1}^3: {row['seconds']:7.1f} s RMSE {row['rmse']:.5f}", flush=True
+        )
     budget = 60_000 if quick else 300_000
     for method in ("basic", "pruning"):
         t0 = time.perf_counter()

@@ -40,6 +40,7 @@ __all__ = [
     "RefinementCancelled",
     "RefinementResult",
     "RefinementSettings",
+    "not_resumable_changes",
     "refine",
     "resolve_slice",
     "time_input_name",
@@ -129,11 +130,16 @@ def refine(
     return result
 
 
+def not_resumable_changes(before: RefinementSettings, now: RefinementSettings) -> list[str]:
+    """The settings that differ between two runs other than those a resumed run may change (sorted)."""
+    a, b = before.to_dict(), now.to_dict()
+    return sorted(k for k in b if b[k] != a[k] and k not in RESUMABLE)
+
+
 def _resumable_state(previous: RefinementResult, settings: RefinementSettings) -> Any:
     if previous.budget_state is None:
         raise SettingsError("resume needs a result of the budget strategy (the thresholds strategy keeps no order)")
-    before, now = previous.settings.to_dict(), settings.to_dict()
-    changed = sorted(k for k in now if now[k] != before[k] and k not in RESUMABLE)
+    changed = not_resumable_changes(previous.settings, settings)
     if changed:
         raise SettingsError(f"resume: only the budgets may change, but {', '.join(changed)} differ; start a new run")
     return previous.budget_state

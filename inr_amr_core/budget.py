@@ -235,10 +235,8 @@ class _Scorer:
             )
         # effective scores: capped by the parent's; predictions below the tested levels from the parent
         parent_eff = np.full(n, np.inf)
-        has_parent = levels > 0
-        if np.any(has_parent):
-            sel = np.flatnonzero(has_parent)
-            pkeys = elements.elements(levels[sel] - 1, coords[sel] >> 1).element_keys(run.key_level)
+        sel, pkeys = self._parent_keys(elements, levels, coords)
+        if sel.size:
             prow = self.table.find(pkeys)
             known = prow >= 0
             parent_eff[sel[known]] = self.table.effective[prow[known]]
@@ -250,7 +248,7 @@ class _Scorer:
                 score[sel[predict]] = self.table.score[pr] * self.table.ratio[pr]
         effective = np.minimum(score, parent_eff)
         self.table.add(keys, score, effective, done, tested_round, diagnostics)
-        self._set_ratios(elements, idx, keys, levels, coords)
+        self._set_ratios(keys, sel, pkeys)
 
     def _within_work_budget(self, testable: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """The elements whose tests fit the work budget, coarse levels first.
@@ -276,18 +274,24 @@ class _Scorer:
             keep.append(sel)
         return np.concatenate(keep) if keep else testable[:0]
 
-    def _set_ratios(
-        self, elements: LinearTree, idx: np.ndarray, keys: np.ndarray, levels: np.ndarray, coords: np.ndarray
-    ) -> None:
-        """Each new element's decay ratio: its score over its parent's (tested pairs), else its parent's ratio."""
-        run = self.run
+    def _parent_keys(
+        self, elements: LinearTree, levels: np.ndarray, coords: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the elements that have a parent, and their parents' keys."""
+        sel = np.flatnonzero(levels > 0)
+        pkeys = elements.elements(levels[sel] - 1, coords[sel] >> 1).element_keys(self.run.key_level)
+        return sel, pkeys
+
+    def _set_ratios(self, keys: np.ndarray, sel: np.ndarray, pkeys: np.ndarray) -> None:
+        """Each new element's decay ratio: its score over its parent's (tested pairs), else its parent's ratio.
+
+        ``sel`` and ``pkeys`` (from :meth:`_parent_keys`) are the new elements that have a parent and the
+        parents' keys; the parents' rows are looked up again, as adding the new elements moved them.
+        """
         rows = self.table.find(keys)
         lo, hi = self.ratio_range
         ratio = np.full(rows.size, math.sqrt(lo * hi))  # (no parent: the geometric middle of the range)
-        has_parent = levels > 0
-        if np.any(has_parent):
-            sel = np.flatnonzero(has_parent)
-            pkeys = elements.elements(levels[sel] - 1, coords[sel] >> 1).element_keys(run.key_level)
+        if sel.size:
             prow = self.table.find(pkeys)
             ok = prow >= 0
             tested = ok & (self.table.tested_round[rows[sel]] >= 0) & (self.table.tested_round[prow] >= 0)

@@ -58,7 +58,7 @@ import numpy as np
 import torch
 
 from .fileio import atomic_write
-from .finite import describe_point
+from .finite import NonFiniteError, check_finite
 from .inr import INR, SUPPORTED_ACTIVATIONS, Activation, FourierFeatures
 
 __all__ = [
@@ -1151,17 +1151,15 @@ def _probe(inr: INR, path: Path) -> None:
         vals = inr.evaluate(pts, chunk_size=pts.shape[0])
     except Exception as exc:  # noqa: BLE001  (a network torch cannot evaluate is refused, whatever the reason)
         raise CheckpointError(path, f"loads but cannot be evaluated ({_detail(exc)})", _LAYOUT_HELP) from None
-    ok = np.isfinite(vals).all(axis=1)
-    if ok.all():
-        return
-    first = pts[np.flatnonzero(~ok)[0]]
-    raise CheckpointError(
-        path,
-        f"evaluates to NaN or Inf at {int((~ok).sum())} of {ok.size} probe points over its domain (e.g. at "
-        f"{describe_point(first, inr.input_names)})",
-        "Its weights or parameters overflow float32 there: check that the file is not damaged (weights near "
-        f"float32's limit of {_F32_MAX:.3g}?), its output scale and activation parameters such as sine's w0",
-    )
+    try:
+        check_finite(vals, "probe points", pts, inr.input_names)
+    except NonFiniteError as exc:
+        raise CheckpointError(
+            path,
+            f"evaluates to NaN or Inf at {exc.count} of {exc.total} probe points over its domain (e.g. at {exc.point})",
+            "Its weights or parameters overflow float32 there: check that the file is not damaged (weights near "
+            f"float32's limit of {_F32_MAX:.3g}?), its output scale and activation parameters such as sine's w0",
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------- public API

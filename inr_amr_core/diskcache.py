@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,7 +166,3 @@ class MeshCache:
 
     def __repr__(self) -> str:
         return f"MeshCache({str(self.folder)!r}, max_bytes={self.max_bytes}, entries={len(self.entries())})"
-
-
-def _now() -> float:
-    return time.time()

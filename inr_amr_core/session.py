@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .amr import RESUMABLE, RefinementResult, refine, time_input_name
+from .amr import RefinementResult, not_resumable_changes, refine
 from .checkpoint import load_inr
 from .diskcache import CachedMesh, MeshCache, checkpoint_digest
 from .inr import INR, resolve_device
@@ -40,11 +40,6 @@ from .settings import LoadSettings, RefinementSettings
 __all__ = ["RefinementSession", "result_bytes", "share_of_roots"]
 
 log = logging.getLogger(__name__)
-
-
-def _same_but_budgets(a: RefinementSettings, b: RefinementSettings) -> bool:
-    da, db = a.to_dict(), b.to_dict()
-    return all(da[k] == db[k] for k in da if k not in RESUMABLE)
 
 
 def share_of_roots(n_roots: int, piece: int, n_pieces: int) -> np.ndarray:
@@ -175,17 +170,6 @@ class RefinementSession:
             self._on_device[dev] = inr.on(dev)
         return self._on_device[dev]
 
-    def time_values(self, count: int, time_input: str = "") -> list[float]:
-        """``count`` evenly spaced values over the time input's range ([] if the INR has no time)."""
-        inr = self.inr
-        name = time_input_name(inr, time_input)
-        if name is None or count < 1:
-            return []
-        lo, hi = inr.domain[inr.input_names.index(name)]
-        if count == 1:
-            return [float(hi)]
-        return [float(v) for v in np.linspace(lo, hi, int(count))]
-
     # -------------------------------------------------------------- results
     def clear(self) -> None:
         """Forget every cached result in memory (the disk cache keeps its entries)."""
@@ -204,7 +188,7 @@ class RefinementSession:
         if cancelled is not None:
             candidates.append(cancelled)
         for previous in reversed(candidates):
-            if previous.budget_state is not None and _same_but_budgets(previous.settings, settings):
+            if previous.budget_state is not None and not not_resumable_changes(previous.settings, settings):
                 return previous
         return None
 
@@ -231,15 +215,16 @@ class RefinementSession:
         if found is not None:
             self.hits += 1
             return found, "memory"
+        disk_key = MeshCache.key(self.digest, settings, roots, self._load) if self.disk is not None else ""
         if self.disk is not None:
-            entry = self.disk.get(MeshCache.key(self.digest, settings, roots, self._load))
+            entry = self.disk.get(disk_key)
             if entry is not None:
                 self.disk_hits += 1
                 return entry, "disk"
         result, hit = self.result(settings, roots, progress, cancel)
         if not hit and self.disk is not None and result.stop_reason != "cancelled":
             self.disk.put(
-                MeshCache.key(self.digest, settings, roots, self._load),
+                disk_key,
                 result.tree,
                 result.cell_arrays(),
                 result.summary(),

@@ -78,6 +78,30 @@ def look_along(view, axis: str | None) -> None:
     view.ResetCamera()
 
 
+def white_view(size=(900, 800), time: float | None = None):
+    """A render view for saved images: white background, orientation axes, at ``time`` if given."""
+    view = CreateRenderView()
+    view.ViewSize = list(size)
+    view.OrientationAxesVisibility = 1
+    view.Background = [1.0, 1.0, 1.0]
+    with contextlib.suppress(AttributeError):
+        view.UseColorPaletteForBackground = 0
+    if time is not None:
+        view.ViewTime = time  # before Show(), which updates the pipeline at the view's time
+    return view
+
+
+def add_title(view, title: str) -> None:
+    """A dark title centred at the top of ``view``."""
+    from paraview.simple import Text
+
+    text = Text(Text=title)
+    tdisp = Show(text, view)
+    tdisp.FontSize = 14
+    tdisp.Color = [0.1, 0.1, 0.1]
+    tdisp.WindowLocation = "Upper Center"
+
+
 def render_with_edges(
     source,
     path: str,
@@ -106,17 +130,8 @@ def render_with_edges(
     float
         Seconds from the start of this call to the written image (includes any refinement still pending).
     """
-    from paraview.simple import Text
-
     t0 = time_module.perf_counter()
-    view = CreateRenderView()
-    view.ViewSize = list(size)
-    view.OrientationAxesVisibility = 1
-    view.Background = [1.0, 1.0, 1.0]
-    with contextlib.suppress(AttributeError):
-        view.UseColorPaletteForBackground = 0
-    if time is not None:
-        view.ViewTime = time
+    view = white_view(size, time)
     disp = show_with_edges(source, view, array)
     disp.EdgeColor = [0.15, 0.15, 0.15]
     disp.LineWidth = 0.6
@@ -132,11 +147,7 @@ def render_with_edges(
     view.CameraParallelProjection = 1
     look_along(view, axis)
     if title:
-        text = Text(Text=title)
-        tdisp = Show(text, view)
-        tdisp.FontSize = 14
-        tdisp.Color = [0.1, 0.1, 0.1]
-        tdisp.WindowLocation = "Upper Center"
+        add_title(view, title)
     Render(view)
     SaveScreenshot(path, view, ImageResolution=list(size))
     return time_module.perf_counter() - t0
@@ -161,20 +172,13 @@ def render_isosurface(
         Seconds from the start of this call to the written image, and the isosurface's point count.
     """
     from paraview import servermanager as sm
-    from paraview.simple import Contour, Text
+    from paraview.simple import Contour
 
     t0 = time_module.perf_counter()
     contour = Contour(Input=source, ContourBy=["CELLS", array], Isosurfaces=[float(value)])
     contour.UpdatePipeline(time if time is not None else 0.0)
     n_points = sm.Fetch(contour).GetNumberOfPoints()
-    view = CreateRenderView()
-    view.ViewSize = list(size)
-    view.OrientationAxesVisibility = 1
-    view.Background = [1.0, 1.0, 1.0]
-    with contextlib.suppress(AttributeError):
-        view.UseColorPaletteForBackground = 0
-    if time is not None:
-        view.ViewTime = time
+    view = white_view(size, time)
     disp = Show(contour, view)
     ColorBy(disp, None)
     disp.DiffuseColor = list(colour)
@@ -185,11 +189,7 @@ def render_isosurface(
     view.CameraViewUp = [0.0, 0.0, 1.0]
     view.ResetCamera()
     if title:
-        text = Text(Text=title)
-        tdisp = Show(text, view)
-        tdisp.FontSize = 14
-        tdisp.Color = [0.1, 0.1, 0.1]
-        tdisp.WindowLocation = "Upper Center"
+        add_title(view, title)
     Render(view)
     SaveScreenshot(path, view, ImageResolution=list(size))
     return time_module.perf_counter() - t0, int(n_points)
