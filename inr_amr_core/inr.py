@@ -21,6 +21,7 @@ __all__ = [
     "Activation",
     "FourierFeatures",
     "fastest_chunk",
+    "fastest_cpu_threads",
     "resolve_device",
 ]
 
@@ -243,6 +244,46 @@ def fastest_chunk(inr: INR) -> int:
             if rate > best_rate:
                 best, best_rate = c, rate
     _FASTEST_CHUNK[key] = best
+    return best
+
+
+_CPU_THREADS_CHOSEN: dict[str, int] = {}
+
+
+def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
+    """Set torch's CPU thread count to the faster of its current value and one thread; return it.
+
+    Inside ParaView (pvbatch, pvpython, the GUI) the system's OpenMP runtime is loaded before torch,
+    and torch's thread pool then runs on that runtime, whose workers spin while they wait: measured
+    on a 2-core machine in pvbatch, a forward pass of the CT network with 2 threads took 3x as long
+    as with 1 (unless ``OMP_WAIT_POLICY=PASSIVE`` was set before ParaView started, which
+    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per process:
+    ``repeats`` timed passes of 8,192 random points at each count, the best of each kept. The
+    thread count changes the speed only: every count gives the same values on this project's CPUs
+    (the chunk candidates' note), so never the mesh. The ParaView reader calls it; plain Python and
+    the CLI leave torch's threads as the user set them.
+    """
+    if inr.device.type != "cpu":
+        return torch.get_num_threads()
+    current = torch.get_num_threads()
+    if "cpu" in _CPU_THREADS_CHOSEN or current <= 1:
+        return current
+    chunk = fastest_chunk(inr)
+    x = torch.rand(8192, inr.n_inputs, generator=torch.Generator().manual_seed(0))
+    best, best_seconds = current, math.inf
+    with torch.no_grad():
+        for threads in (current, 1):
+            torch.set_num_threads(threads)
+            inr.forward(x[:chunk])  # the pool starts at the new size before it is timed
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for s in range(0, x.shape[0], chunk):
+                    inr.forward(x[s : s + chunk])
+                seconds = time.perf_counter() - t0
+                if seconds < best_seconds:
+                    best, best_seconds = threads, seconds
+    torch.set_num_threads(best)
+    _CPU_THREADS_CHOSEN["cpu"] = best
     return best
 
 

@@ -29,6 +29,7 @@ from .properties import BINDINGS, Binding, property_xmls
 try:  # torch or the core's dependencies missing: the reader still registers, and says why it cannot read
     from inr_amr_core.amr import time_input_name
     from inr_amr_core.diskcache import CachedMesh
+    from inr_amr_core.inr import fastest_cpu_threads
     from inr_amr_core.run import RefinementCancelled
     from inr_amr_core.session import RefinementSession, share_of_roots
     from inr_amr_core.vtk import cached_to_hypertreegrid, result_to_hypertreegrid
@@ -186,6 +187,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             if pieces > 1:
                 n_roots = math.prod(settings.root_grid or (1,))
                 roots = share_of_roots(n_roots, piece, pieces).tolist()
+            # ParaView's OpenMP runtime can make torch's threads slower than one (measured once per process)
+            fastest_cpu_threads(self._session.inr_on(settings.device))
             self.SetProgressText("INR refinement")
             progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
             mesh, source = self._session.mesh(

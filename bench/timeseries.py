@@ -1,0 +1,91 @@
+"""Scrubbing a 4D INR in ParaView (pvbatch): the first time step, the next ones, a far one, a revisit.
+
+    xvfb-run -a .venv/bin/inr-amr pvbatch bench/timeseries.py [OUT.json]
+
+For each INR the reader is created with its default properties (the budget strategy, 50,000 DOFs,
+the default time steps), with background precompute off so that every step is computed while the
+clock runs, and the pipeline is updated to data at: the first time step, the next two (what the time
+slider or Play asks for next), the last one (a jump across the whole range), and the first one again
+(a revisit: the memory cache). Every row of one INR is measured in one process, side by side.
+
+INRs: the embedded CT phantom (a specimen compressed between plates: the air and most of the cube are
+still), the log pile (noise everywhere), and a worst case made here in which everything moves: the CT
+INR with its Fourier features turned so that the whole field translates along the diagonal,
+``f'(t, x) = f(t, x + 0.3 t (1, 1, 1))``. The disk cache is a fresh temporary folder.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ["INR_AMR_CACHE"] = tempfile.mkdtemp(prefix="inr-amr-bench-cache-")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugin", "pvscripts"))
+
+from inr_amr_views import finish, reader_proxy  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(ROOT, "inr_amr_apps", "data")
+#: translation speed of the moving INR along each spatial axis (domain units per unit of t)
+SPEED = 0.3
+
+
+def moving_checkpoint(folder: str) -> str:
+    """The CT checkpoint with ``f'(t, z, y, x) = f(t, z + c t, y + c t, x + c t)``: its Fourier matrix's
+    time row gains ``c`` times the spatial rows (inputs are ordered t, z, y, x)."""
+    import torch
+
+    ckpt = torch.load(os.path.join(DATA, "ct_compression.pt"), weights_only=True)
+    gauss = ckpt["nn_model"]["module.gauss"].clone()
+    gauss[0] += SPEED * (gauss[1] + gauss[2] + gauss[3])
+    ckpt["nn_model"]["module.gauss"] = gauss
+    path = os.path.join(folder, "ct_moving.pt")
+    torch.save(ckpt, path)
+    return path
+
+
+def scrub(path: str) -> dict:
+    reader = reader_proxy(path, PrecomputeTimeSteps=0)
+    reader.UpdatePipelineInformation()
+    times = list(reader.TimestepValues)
+    rows = {"time_steps": times}
+    plan = [("first", times[0]), ("next", times[1]), ("next_2", times[2]), ("last", times[-1]), ("revisit", times[0])]
+    for name, t in plan:
+        t0 = time.perf_counter()
+        reader.UpdatePipeline(t)
+        rows[f"{name}_s"] = time.perf_counter() - t0
+        rows[f"{name}_t"] = t
+        rows[f"{name}_leaves"] = reader.GetDataInformation().GetNumberOfCells()
+    for name in ("next", "next_2", "last"):
+        rows[f"{name}_over_first"] = rows[f"{name}_s"] / rows["first_s"]
+    return rows
+
+
+def main(out_path):
+    folder = tempfile.mkdtemp()
+    inrs = {
+        "ct_compression": os.path.join(DATA, "ct_compression.pt"),
+        "logpile": os.path.join(DATA, "logpile.pt"),
+        "ct_moving": moving_checkpoint(folder),
+    }
+    res = {}
+    for name, path in inrs.items():
+        res[name] = scrub(path)
+        r = res[name]
+        print(
+            f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
+            f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  last {r['last_s']:6.2f} s "
+            f"({r['last_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s",
+            flush=True,
+        )
+    if out_path:
+        with open(out_path, "w") as fh:
+            json.dump(res, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    finish(main(sys.argv[1] if len(sys.argv) > 1 else None))
