@@ -801,7 +801,8 @@ class RefinementSettings(_Validated):
         4,
         "budget strategy: time slabs for sharing work across time steps; an element is scored at the centre "
         "of the coarsest of the 2^j slabs (j <= time_levels) holding the time over which its field stays within "
-        "time_tolerance; 0: every element is scored at the time itself",
+        "time_tolerance; 0: every element is scored at the time itself (so are Uniform's and Basic's elements when "
+        "a test needs no more INR evaluations than the 8 probes at time_levels + 2 times: repeating it is cheaper)",
         IntKind(),
         cli="--time-levels",
         minimum=0,

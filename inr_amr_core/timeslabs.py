@@ -13,7 +13,10 @@ So an element whose field does not change over the whole time range (air, the st
 specimen) has one score for every ``t``, measured once; one that changes is scored anew only when
 ``t`` enters another fine slab. The mesh at ``t`` depends on ``t`` and the settings alone, never on
 which steps were computed before or in what order; and a run at another time reuses every test whose
-``t*`` it shares (:class:`ScoreCache`). ``time_levels = 0`` scores every element at ``t`` itself.
+``t*`` it shares (:class:`ScoreCache`). ``time_levels = 0`` scores every element at ``t`` itself, and
+so does a run whose test needs no more INR evaluations than an element's probes
+(:func:`inr_amr_core.run.shares_across_time`: Uniform, Basic with its 32 samples), for which repeating
+the test at every step is cheaper than finding its slab.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ import torch
 
 from helpers import ct_like_inr
 from inr_amr_core import INR, Activation, FourierFeatures, refine
-from inr_amr_core.timeslabs import TimeAxis
+from inr_amr_core.criteria import make_criterion
+from inr_amr_core.run import shares_across_time
+from inr_amr_core.settings import RefinementSettings
+from inr_amr_core.timeslabs import PROBES, TimeAxis
 
 
 def leaf_set(result) -> set:
@@ -54,7 +57,8 @@ def moving_inr(speed: float = 0.6) -> INR:
     )
 
 
-KW = dict(method="basic", max_dofs=3000, device="cpu", uniform_refinements=1, conforming_dofs=False)
+#: Basic with more samples than an element's stationarity probes, so that its tests are shared across time
+KW = dict(method="basic", error_samples=64, max_dofs=3000, device="cpu", uniform_refinements=1, conforming_dofs=False)
 
 
 def test_a_still_field_has_one_mesh_and_is_tested_once():
@@ -97,3 +101,25 @@ def test_the_mesh_at_a_time_does_not_depend_on_the_steps_visited_before(order):
         r = refine(inr, previous.settings.replace(time=t), resume=previous) if previous else refine(inr, time=t, **KW)
         assert leaf_set(r) == fresh[t], (order, t)
         previous = r
+
+
+def test_only_tests_dearer_than_their_probes_are_shared():
+    def shares(**kw):
+        settings = RefinementSettings(**kw)
+        return shares_across_time(make_criterion(settings), settings.time_levels)
+
+    probes = PROBES * (4 + 2)  # an element's probes at time_levels 4
+    assert not shares(method="uniform")
+    assert not shares(method="basic", error_samples=probes)
+    assert shares(method="basic", error_samples=probes + 1)
+    assert shares(method="pruning")
+    assert not shares(method="pruning", time_levels=0)
+
+
+def test_a_cheap_test_is_repeated_at_every_time():
+    inr = still_inr()
+    kw = {**KW, "error_samples": 32}
+    first = refine(inr, time=-0.7, **kw)
+    later = refine(inr, first.settings.replace(time=0.9), resume=first)
+    assert count_tests(later) == count_tests(refine(inr, time=0.9, **kw)) > 0
+    assert leaf_set(later) == leaf_set(first)  # a still field: the same mesh, tested again
