@@ -206,6 +206,16 @@ _CHUNK_CANDIDATES = {"cpu": (256, 512, 1024, 2048, 4096, 16384), "cuda": (4096, 
 _FASTEST_CHUNK: dict[tuple, int] = {}
 
 
+def _architecture_key(inr: INR) -> tuple:
+    """What an evaluation's speed depends on: the device and the layer shapes."""
+    return (
+        inr.device.type,
+        inr.n_inputs,
+        tuple(tuple(w.shape) for w in inr.weights),
+        None if inr.encoding is None else tuple(inr.encoding.matrix.shape),
+    )
+
+
 def fastest_chunk(inr: INR) -> int:
     """The chunk size at which ``inr``'s architecture evaluates fastest on its device.
 
@@ -216,12 +226,7 @@ def fastest_chunk(inr: INR) -> int:
     network, 1,024 points run about three times faster than 65,536.
     """
     dev = inr.device
-    key = (
-        dev.type,
-        inr.n_inputs,
-        tuple(tuple(w.shape) for w in inr.weights),
-        None if inr.encoding is None else tuple(inr.encoding.matrix.shape),
-    )
+    key = _architecture_key(inr)
     if key in _FASTEST_CHUNK:
         return _FASTEST_CHUNK[key]
     candidates = _CHUNK_CANDIDATES.get(dev.type, _CHUNK_CANDIDATES["cpu"])
@@ -247,32 +252,44 @@ def fastest_chunk(inr: INR) -> int:
     return best
 
 
-_CPU_THREADS_CHOSEN: dict[str, int] = {}
+_CPU_THREADS_CHOSEN: dict[tuple, int] = {}
+#: torch's thread count before the first choice (the count the choices are measured against)
+_DEFAULT_CPU_THREADS: list[int] = []
 
 
 def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
-    """Set torch's CPU thread count to the faster of its current value and one thread; return it.
+    """Set torch's CPU thread count to the faster for ``inr`` of torch's default and one thread; return it.
 
     Inside ParaView (pvbatch, pvpython, the GUI) the system's OpenMP runtime is loaded before torch,
     and torch's thread pool then runs on that runtime, whose workers spin while they wait: measured
     on a 2-core machine in pvbatch, a forward pass of the CT network with 2 threads took 3x as long
     as with 1 (unless ``OMP_WAIT_POLICY=PASSIVE`` was set before ParaView started, which
-    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per process:
-    ``repeats`` timed passes of 8,192 random points at each count, the best of each kept. The
-    thread count changes the speed only: every count gives the same values on this project's CPUs
-    (the chunk candidates' note), so never the mesh. The ParaView reader calls it; plain Python and
-    the CLI leave torch's threads as the user set them.
+    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per process and
+    architecture (like :func:`fastest_chunk`): ``repeats`` timed passes of 8,192 random points at
+    each count, the best of each kept; a later call for the same architecture only sets the count.
+    The thread count changes the speed only: every count gives the same values on this project's
+    CPUs (the chunk candidates' note), so never the mesh. The ParaView reader calls it; plain Python
+    and the CLI leave torch's threads as the user set them.
     """
     if inr.device.type != "cpu":
         return torch.get_num_threads()
-    current = torch.get_num_threads()
-    if "cpu" in _CPU_THREADS_CHOSEN or current <= 1:
-        return current
+    if not _DEFAULT_CPU_THREADS:
+        _DEFAULT_CPU_THREADS.append(torch.get_num_threads())
+    default = _DEFAULT_CPU_THREADS[0]
+    key = _architecture_key(inr)
+    if key not in _CPU_THREADS_CHOSEN:
+        _CPU_THREADS_CHOSEN[key] = default if default <= 1 else _measure_threads(inr, (default, 1), repeats)
+    torch.set_num_threads(_CPU_THREADS_CHOSEN[key])
+    return _CPU_THREADS_CHOSEN[key]
+
+
+def _measure_threads(inr: INR, counts: tuple[int, ...], repeats: int) -> int:
+    """The count among ``counts`` at which ``inr`` forwards 8,192 points fastest (best of ``repeats``)."""
     chunk = fastest_chunk(inr)
     x = torch.rand(8192, inr.n_inputs, generator=torch.Generator().manual_seed(0))
-    best, best_seconds = current, math.inf
+    best, best_seconds = counts[0], math.inf
     with torch.no_grad():
-        for threads in (current, 1):
+        for threads in counts:
             torch.set_num_threads(threads)
             inr.forward(x[:chunk])  # the pool starts at the new size before it is timed
             for _ in range(repeats):
@@ -282,8 +299,6 @@ def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
                 seconds = time.perf_counter() - t0
                 if seconds < best_seconds:
                     best, best_seconds = threads, seconds
-    torch.set_num_threads(best)
-    _CPU_THREADS_CHOSEN["cpu"] = best
     return best
 
 

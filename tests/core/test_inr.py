@@ -14,6 +14,7 @@ from inr_amr_core import inr as inr_module
 def restore_threads(monkeypatch):
     threads = torch.get_num_threads()
     monkeypatch.setattr(inr_module, "_CPU_THREADS_CHOSEN", {})
+    monkeypatch.setattr(inr_module, "_DEFAULT_CPU_THREADS", [2])
     yield
     torch.set_num_threads(threads)
 
@@ -27,10 +28,15 @@ def test_fastest_cpu_threads_picks_a_measured_count_and_keeps_the_values(restore
     assert chosen in (1, 2)
     assert torch.get_num_threads() == chosen
     assert np.array_equal(model.evaluate(x), before)  # bitwise: the count changes speed only
-    # measured once per process: a later call (even after the user changed the count) keeps the count
+    # measured once per process and architecture: a later call sets the count it chose, measuring nothing
     torch.set_num_threads(2)
-    assert inr_module.fastest_cpu_threads(model) == 2
-    assert inr_module._CPU_THREADS_CHOSEN["cpu"] == chosen
+    measured = inr_module._measure_threads
+    inr_module._measure_threads = None  # type: ignore[assignment]  # would fail if called
+    try:
+        assert inr_module.fastest_cpu_threads(model) == chosen
+        assert torch.get_num_threads() == chosen
+    finally:
+        inr_module._measure_threads = measured
 
 
 def test_fastest_cpu_threads_chooses_the_faster_count(restore_threads, monkeypatch):
@@ -57,3 +63,12 @@ def test_paraview_processes_wait_passively_unless_told_otherwise():
 
     assert paraview_environment({})["OMP_WAIT_POLICY"] == "PASSIVE"
     assert paraview_environment({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_each_architecture_gets_its_own_thread_count(restore_threads, monkeypatch):
+    small, large = ct_like_inr(width=16, layers=2, features=8), ct_like_inr(width=64, layers=3, features=16)
+    choice = {16: 1, 64: 2}  # what a measurement would find for each network's width
+    monkeypatch.setattr(inr_module, "_measure_threads", lambda inr, counts, repeats: choice[inr.weights[0].shape[0]])
+    assert inr_module.fastest_cpu_threads(small) == 1 and torch.get_num_threads() == 1
+    assert inr_module.fastest_cpu_threads(large) == 2 and torch.get_num_threads() == 2  # measured against 2, not 1
+    assert inr_module.fastest_cpu_threads(small) == 1 and torch.get_num_threads() == 1
