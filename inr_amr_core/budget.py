@@ -302,13 +302,10 @@ class _Scorer:
         self.table.ratio[rows] = np.clip(np.nan_to_num(ratio, nan=lo), lo, hi)
 
 
-#: multiply-adds the tests of a budget run may cost per DOF (or leaf) of its budget (a Pruning test's
-#: decomposition included): a few milliseconds of one core per thousand DOFs; a 2D run on a small network
-#: tests every element it scores, a 3D run on the 5 x 256 CT network tests down to about one level above
-#: the budget's uniform level. Measured on the CT INR (t = 1, 50,000 / 200,000 DOFs, in-process): 1.5e6
-#: gives Pruning RMSE 0.002147 / 0.000922 in 4.2 / 13.1 s and Basic 0.000495 at 200,000 in 11.6 s; 2e6
-#: gives 0.002098 / 0.000852 in 6.2 / 19-21 s and Basic 0.000488 in 15.1 s
-TEST_MACS_PER_DOF = 1.5e6
+#: multiply-adds the tests of a budget run may cost per DOF (or leaf) of its budget: about ten
+#: milliseconds of one core per thousand DOFs; a 2D run on a small network tests every element it
+#: scores, a 3D run on the 5 x 256 CT network tests down to about one level above the budget's uniform level
+TEST_MACS_PER_DOF = 2.0e6
 
 
 def test_work_budget(run: Run) -> float | None:
