@@ -41,7 +41,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import inr_amr_core as ia  # noqa: E402
-from inr_amr_core.criteria import PruningCriterion, RelativeError, TestContext, make_criterion  # noqa: E402
+from inr_amr_core.criteria import PruningCriterion, RelativeError, TestContext  # noqa: E402
 from inr_amr_core.inr import fastest_chunk  # noqa: E402
 from inr_amr_core.run import _field_scale  # noqa: E402
 from inr_amr_core.sampling import SampleStream  # noqa: E402
@@ -91,7 +91,7 @@ def tested_points(result) -> np.ndarray:
     n = sum(row["tested"] for row in result.iterations)
     pick = np.random.default_rng(0).choice(tree.n_leaves, n, replace=tree.n_leaves < n)
     lo, hi = tree.leaf_bounds(pick)
-    per = make_criterion(result.settings).forwards_per_test()
+    per = result.settings.id_samples + result.settings.error_samples
     pts = SampleStream(1).points_in_boxes(tree.element_ids(pick), lo, hi, per, "id")
     return space.to_inputs(pts.reshape(-1, tree.d))
 

@@ -31,14 +31,7 @@ import numpy as np
 
 from .domain import SpaceSlice
 from .inr import INR
-from .pruning import (
-    SKETCH_OVERSAMPLE,
-    LiveNeuronGuess,
-    PruneResult,
-    budget_exceed_count,
-    exceeds_proportion,
-    prune_on_boxes,
-)
+from .pruning import LiveNeuronGuess, PruneResult, exceeds_proportion, prune_on_boxes
 from .sampling import SampleStream
 from .settings import RefinementSettings
 from .tree import LinearTree, corner_offsets
@@ -62,12 +55,6 @@ REFERENCE_SHIFT = 5.0
 #: neurons per layer the budget strategy's Pruning score resolves (it saturates there): its sketched ID needs
 #: only a few more rows than that
 BUDGET_RANK_CAP = 48
-#: ID samples of Algorithm 1 (the paper's, at least the width of its networks' layers)
-PAPER_ID_SAMPLES = 256
-#: ID samples of the budget strategy's scoring (no T, no P): the score counts at most BUDGET_RANK_CAP kept
-#: neurons per layer. Measured on the CT INR at 200,000 DOFs with the same elements tested: 64 samples
-#: RMSE 0.000922 in 9.4 s, 128: 0.000946 in 11.0 s, 256: 0.000947 in 16.8 s
-SCORING_ID_SAMPLES = 64
 
 
 @dataclass(frozen=True)
@@ -187,13 +174,8 @@ class Criterion:
         raise NotImplementedError
 
     def forwards_per_test(self) -> int:
-        """INR evaluations one element's test needs."""
+        """INR evaluations one element's test needs (the budget strategy bounds their total)."""
         return 0
-
-    def macs_per_test(self, model: INR) -> int:
-        """Multiply-adds one element's test costs (the budget strategy bounds their total): its forward
-        passes, and for Pruning its decomposition."""
-        return self.forwards_per_test() * model.macs_per_point
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
@@ -330,15 +312,11 @@ class PruningCriterion(Criterion):
 
     @classmethod
     def from_settings(cls, settings: RefinementSettings) -> PruningCriterion:
-        scoring_only = settings.threshold is None and settings.proportion is None and not settings.exact_diagnostics
-        samples = settings.id_samples
-        if samples is None:  # auto: what the score needs, or Algorithm 1's count where a T or P decides
-            samples = SCORING_ID_SAMPLES if scoring_only else PAPER_ID_SAMPLES
         return cls(
             threshold=settings.threshold,
             proportion=settings.proportion,
             eps=settings.eps,
-            id_samples=samples,
+            id_samples=settings.id_samples,
             error_samples=settings.error_samples,
             exact_diagnostics=settings.exact_diagnostics,
             id_method=settings.id_method,
@@ -381,20 +359,6 @@ class PruningCriterion(Criterion):
 
     def forwards_per_test(self) -> int:
         return self.id_samples + (0 if self.scoring_only else self.error_samples)
-
-    def macs_per_test(self, model: INR) -> int:
-        # the forward passes, and per hidden layer the Gram matrix of the sketch (or of the activations)
-        # and the sketch itself, counted twice as they run in float64: measured on the CT network at 64
-        # samples, the decomposition costs about as much as the forward passes
-        widths = model.hidden_widths
-        exceed = budget_exceed_count(None if self.exact_diagnostics else self.proportion, sum(widths))
-        budget = exceed if exceed is not None else BUDGET_RANK_CAP  # as prune_on_boxes sizes its sketch
-        decomposition = 0
-        for w in widths:
-            rows = min(self.id_samples, budget + SKETCH_OVERSAMPLE) if self.id_method == "sketch" else self.id_samples
-            sketch = rows * self.id_samples * w if rows < self.id_samples else 0
-            decomposition += 2 * (rows * w * w + sketch)
-        return self.forwards_per_test() * model.macs_per_point + decomposition
 
     @property
     def scoring_only(self) -> bool:

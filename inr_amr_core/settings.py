@@ -671,15 +671,14 @@ class RefinementSettings(_Validated):
         paraview=_PV("Tau", group=GROUP_METHOD),
         methods=("basic",),
     )
-    id_samples: int | None = parameter(
-        None,
-        "Pruning: points per element for the interpolative decomposition; 0 = auto: 256 (Algorithm 1's, at "
-        "least the layer width) where T or P is set, 64 where the budget strategy only scores elements (its "
-        "score counts at most 48 kept neurons per layer, which 64 points resolve)",
-        OptionalCountKind(),
+    id_samples: int = parameter(
+        256,
+        "Pruning: points per element for the interpolative decomposition (at least the layer width)",
+        IntKind(),
         symbol="ID_samples",
         cli="--id-samples",
-        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(0, 4096)),
+        minimum=1,
+        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(1, 4096)),
         methods=("pruning",),
     )
     error_samples: int = parameter(

@@ -41,11 +41,10 @@ def test_batched_pruning_decisions_equal_the_naive_per_element_path(hos, relativ
         lower, _ = tree.leaf_bounds()
         tree = tree.refine(np.flatnonzero(np.all(lower < 0.3, axis=1)))[0]
     leaves = np.arange(tree.n_leaves)
-    criterion = PruningCriterion.from_settings(settings)
-    batched = criterion.test(context(hos, tree, relative_error), leaves)
+    batched = PruningCriterion.from_settings(settings).test(context(hos, tree, relative_error), leaves)
     naive_cls = naive_criterion_class()
     naive = naive_cls(
-        settings.threshold, settings.proportion, settings.eps, criterion.id_samples, settings.error_samples
+        settings.threshold, settings.proportion, settings.eps, settings.id_samples, settings.error_samples
     ).test(context(hos, tree, relative_error), leaves)
     assert tree.n_leaves > 100 and 0 < batched.refine.sum() < tree.n_leaves  # both decisions occur
     np.testing.assert_array_equal(batched.refine, naive.refine)

@@ -88,25 +88,6 @@ def test_settings_are_canonical_frozen_and_hashable():
     }
 
 
-def test_id_samples_auto_is_the_papers_where_t_or_p_decides_and_fewer_where_pruning_only_scores():
-    auto = RefinementSettings(method="pruning")  # the budget strategy, no T, no P: Pruning only scores
-    assert make_criterion(auto).id_samples == 64
-    assert make_criterion(auto.replace(threshold=0.1)).id_samples == 256
-    assert make_criterion(auto.replace(proportion=0.09)).id_samples == 256
-    assert make_criterion(auto.replace(exact_diagnostics=True)).id_samples == 256
-    assert make_criterion(auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)).id_samples == 256
-    assert make_criterion(auto.replace(id_samples=100)).id_samples == 100
-    assert RefinementSettings(id_samples=0).id_samples is None  # 0 = auto, as on the command line and in ParaView
-
-
-def test_a_pruning_test_costs_its_forward_passes_and_its_decomposition(hos):
-    scoring = make_criterion(RefinementSettings(method="pruning"))
-    forwards = scoring.forwards_per_test() * hos.macs_per_point
-    assert scoring.macs_per_test(hos) > forwards  # the Gram products count too
-    basic = make_criterion(RefinementSettings(method="basic"))
-    assert basic.macs_per_test(hos) == basic.forwards_per_test() * hos.macs_per_point
-
-
 def test_criteria_are_built_from_the_settings_directly():
     s = RefinementSettings(
         threshold=0.2, proportion=0.3, eps=1e-2, id_samples=64, error_samples=8, exact_diagnostics=True, tau=0.05
