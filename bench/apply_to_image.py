@@ -11,7 +11,6 @@ iterations); and the user's alternative: the INR sampled on a 65^3 grid. The dis
 temporary folder, so nothing is served from earlier runs.
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugin", "pvscripts"))
 
 from inr_amr_views import finish, htg_slice, look_along, reader_proxy, show_with_edges  # noqa: E402
 from paraview.simple import CreateRenderView, Render, SaveScreenshot  # noqa: E402
+
+from inr_amr_core.fileio import write_json  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 HOS = os.path.join(ROOT, "..", "shared", "inrs", "hos_lists.ckpt")
@@ -112,8 +113,7 @@ def main(out_path):
     for k, v in res.items():
         print(f"{k:<34} {v:.2f}" if isinstance(v, float) else f"{k:<34} {v}")
     if out_path:
-        with open(out_path, "w") as fh:
-            json.dump(res, fh, indent=1)
+        write_json(out_path, res, indent=1)
     return 0
 
 

@@ -14,7 +14,6 @@ INR with its Fourier features turned so that the whole field translates along th
 ``f'(t, x) = f(t, x + 0.3 t (1, 1, 1))``. The disk cache is a fresh temporary folder.
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -26,6 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugin", "pvscripts"))
 
 from inr_amr_views import finish, reader_proxy  # noqa: E402
+
+from inr_amr_core.fileio import write_json  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 DATA = os.path.join(ROOT, "inr_amr_apps", "data")
@@ -82,8 +83,7 @@ def main(out_path):
             flush=True,
         )
     if out_path:
-        with open(out_path, "w") as fh:
-            json.dump(res, fh, indent=1)
+        write_json(out_path, res, indent=1)
     return 0
 
 

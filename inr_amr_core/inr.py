@@ -232,23 +232,29 @@ def fastest_chunk(inr: INR) -> int:
     candidates = _CHUNK_CANDIDATES.get(dev.type, _CHUNK_CANDIDATES["cpu"])
     gen = torch.Generator().manual_seed(0)
     best, best_rate = candidates[0], 0.0
-    with torch.no_grad():
-        for c in candidates:
-            x = torch.rand(max(c, 4096), inr.n_inputs, generator=gen).to(dev)
-            times = []
-            for _ in range(2):
-                if dev.type == "cuda":
-                    torch.cuda.synchronize(dev)
-                t0 = time.perf_counter()
-                for s in range(0, x.shape[0], c):
-                    inr.forward(x[s : s + c])
-                if dev.type == "cuda":
-                    torch.cuda.synchronize(dev)
-                times.append(time.perf_counter() - t0)
-            rate = x.shape[0] / max(min(times), 1e-9)
-            if rate > best_rate:
-                best, best_rate = c, rate
+    for c in candidates:
+        x = torch.rand(max(c, 4096), inr.n_inputs, generator=gen).to(dev)
+        rate = x.shape[0] / max(_best_forward_seconds(inr, x, c, 2), 1e-9)
+        if rate > best_rate:
+            best, best_rate = c, rate
     _FASTEST_CHUNK[key] = best
+    return best
+
+
+def _best_forward_seconds(inr: INR, x: torch.Tensor, chunk: int, repeats: int) -> float:
+    """The best of ``repeats`` timed forward passes of ``x`` in chunks of ``chunk`` points."""
+    dev = x.device
+    best = math.inf
+    with torch.no_grad():
+        for _ in range(repeats):
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            t0 = time.perf_counter()
+            for s in range(0, x.shape[0], chunk):
+                inr.forward(x[s : s + chunk])
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            best = min(best, time.perf_counter() - t0)
     return best
 
 
@@ -279,8 +285,10 @@ def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
     key = _architecture_key(inr)
     if key not in _CPU_THREADS_CHOSEN:
         _CPU_THREADS_CHOSEN[key] = default if default <= 1 else _measure_threads(inr, (default, 1), repeats)
-    torch.set_num_threads(_CPU_THREADS_CHOSEN[key])
-    return _CPU_THREADS_CHOSEN[key]
+    chosen = _CPU_THREADS_CHOSEN[key]
+    if torch.get_num_threads() != chosen:  # (called on every pipeline update: usually nothing to do)
+        torch.set_num_threads(chosen)
+    return chosen
 
 
 def _measure_threads(inr: INR, counts: tuple[int, ...], repeats: int) -> int:
@@ -288,17 +296,13 @@ def _measure_threads(inr: INR, counts: tuple[int, ...], repeats: int) -> int:
     chunk = fastest_chunk(inr)
     x = torch.rand(8192, inr.n_inputs, generator=torch.Generator().manual_seed(0))
     best, best_seconds = counts[0], math.inf
-    with torch.no_grad():
-        for threads in counts:
-            torch.set_num_threads(threads)
+    for threads in counts:
+        torch.set_num_threads(threads)
+        with torch.no_grad():
             inr.forward(x[:chunk])  # the pool starts at the new size before it is timed
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                for s in range(0, x.shape[0], chunk):
-                    inr.forward(x[s : s + chunk])
-                seconds = time.perf_counter() - t0
-                if seconds < best_seconds:
-                    best, best_seconds = threads, seconds
+        seconds = _best_forward_seconds(inr, x, chunk, repeats)
+        if seconds < best_seconds:
+            best, best_seconds = threads, seconds
     return best
 
 

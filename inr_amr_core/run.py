@@ -179,10 +179,10 @@ def shares_across_time(criterion: Criterion, time_levels: int) -> bool:
     return time_levels > 0 and criterion.forwards_per_test() > PROBES * (time_levels + 2)
 
 
-def _time_axis(inr: INR, settings: RefinementSettings, space: SpaceSlice) -> TimeAxis | None:
+def _time_axis(inr: INR, settings: RefinementSettings, space: SpaceSlice, criterion: Criterion) -> TimeAxis | None:
     """The time axis a budget run shares work along: the INR's time input, fixed by this slice."""
     name = time_input_name(inr, settings.time_input)
-    if name is None or not shares_across_time(make_criterion(settings), settings.time_levels):
+    if name is None or not shares_across_time(criterion, settings.time_levels):
         return None
     index = inr.input_names.index(name)
     if index not in dict(space.fixed):  # time is refined (or not fixed): nothing to share along
@@ -246,7 +246,7 @@ def prepare_run(
             f"the initial mesh has {tree.n_leaves} leaves, more than max_leaves = {max_leaves}; lower "
             "uniform_refinements or raise max_leaves"
         )
-    axis = _time_axis(inr, settings, space) if settings.strategy == "budget" else None
+    axis = _time_axis(inr, settings, space, criterion) if settings.strategy == "budget" else None
     if axis is not None:
         # the relative-error floor and the stationarity test compare against the field's RMS over space
         # and time, so that an element's score does not depend on the time step it was measured for
