@@ -4,7 +4,7 @@ Writes, under one folder, for t = -1, 0 and 1: an adaptive .htg of the whole dom
 of the lattice rendered from it; an adaptive .htg of a thin slab around x = 0 refined to the INR's
 detail and its slice with mesh edges; then an error-vs-DOFs plot of Uniform, Basic and Pruning on the
 slab, and a JSON report. Every stage prints its progress. Rendering needs an X server: without
-``$DISPLAY`` the job runs under ``xvfb-run``.
+``$DISPLAY`` the job runs on a private Xvfb (:mod:`inr_amr_apps.xdisplay`).
 """
 
 from __future__ import annotations

@@ -50,9 +50,10 @@ def paraview_environment(base: dict | None = None) -> dict:
 
 
 def pvbatch_command(require_display: bool = True) -> list[str]:
-    """The start of a command line running pvbatch where it can render: under ``xvfb-run`` without ``$DISPLAY``.
+    """The start of a command line running pvbatch where it can render: on a private Xvfb without ``$DISPLAY``.
 
-    Raises FileNotFoundError without pvbatch, and without both ``$DISPLAY`` and xvfb-run when
+    The server is started by :mod:`inr_amr_apps.xdisplay` (not ``xvfb-run -a``, whose choice of display
+    raced in CI). Raises FileNotFoundError without pvbatch, and without both ``$DISPLAY`` and Xvfb when
     ``require_display`` (otherwise pvbatch is run as it is and may fail to render).
     """
     exe = shutil.which("pvbatch")
@@ -60,12 +61,11 @@ def pvbatch_command(require_display: bool = True) -> list[str]:
         raise FileNotFoundError("pvbatch is not on PATH; install ParaView (apt-get install paraview python3-paraview)")
     if os.environ.get("DISPLAY"):
         return [exe]
-    xvfb = shutil.which("xvfb-run")
-    if xvfb is None:
+    if shutil.which("Xvfb") is None:
         if require_display:
-            raise FileNotFoundError("no $DISPLAY and no xvfb-run: install xvfb (apt-get install xvfb) to render")
+            raise FileNotFoundError("no $DISPLAY and no Xvfb: install xvfb (apt-get install xvfb) to render")
         return [exe]
-    return [xvfb, "-a", "-s", "-screen 0 1280x1024x24", exe]
+    return [sys.executable, "-m", "inr_amr_apps.xdisplay", exe]
 
 
 def run_paraview_tool(tool: str, args: list[str], *, replace_process: bool = True) -> int:

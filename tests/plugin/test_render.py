@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,10 @@ PVSCRIPTS = ROOT / "plugin" / "pvscripts"
 
 
 def xvfb() -> list[str]:
-    exe = shutil.which("xvfb-run")
-    if exe is None:
-        pytest.fail("xvfb-run is not installed (apt-get install xvfb): rendering needs an X server")
-    return [exe, "-a", "-s", "-screen 0 1280x1024x24"]
+    """Run the rest of the command line on a private X server (inr_amr_apps.xdisplay, not xvfb-run -a)."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed (apt-get install xvfb): rendering needs an X server")
+    return [sys.executable, "-m", "inr_amr_apps.xdisplay"]
 
 
 def test_pvbatch_screenshot_2d(tmp_path, hos_path):

@@ -1,0 +1,48 @@
+"""The private X server used for rendering without a display (inr_amr_apps.xdisplay)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inr_amr_apps.xdisplay import virtual_display
+
+
+def _accepts_connections(display: str) -> bool:
+    """Whether an X client can connect, tested with the X11 socket (no X client library needed)."""
+    import socket
+
+    path = f"/tmp/.X11-unix/X{display.lstrip(':')}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def test_two_servers_at_once_get_their_own_live_displays():
+    with virtual_display() as first, virtual_display() as second:
+        assert first != second
+        assert _accepts_connections(first) and _accepts_connections(second)
+    assert not _accepts_connections(first) and not _accepts_connections(second)
+
+
+def test_command_runs_with_display_and_its_exit_status_is_returned(tmp_path):
+    out = tmp_path / "display"
+    code = f"import os, pathlib; pathlib.Path({str(out)!r}).write_text(os.environ['DISPLAY']); raise SystemExit(7)"
+    rc = subprocess.call([sys.executable, "-m", "inr_amr_apps.xdisplay", sys.executable, "-c", code])
+    assert rc == 7
+    display = out.read_text()
+    assert display.startswith(":") and display[1:].isdigit()
+    assert not _accepts_connections(display)  # stopped with the command
+
+
+def test_missing_xvfb_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(os.devnull).parent / "nonexistent"))
+    with pytest.raises(FileNotFoundError, match="apt-get install xvfb"), virtual_display():
+        pass
