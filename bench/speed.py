@@ -1,6 +1,6 @@
 """Engine speed against the user's real alternative, plain uniform sampling, measured side by side.
 
-    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice] [--quick]
+    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice,truss] [--quick]
                                     [--output bench/results/speed.json]
 
 Sections (each measured in one run; this machine's speed drifts, so only same-run ratios are quoted):
@@ -17,6 +17,7 @@ curves     RMSE against DOFs and against seconds on the CT INR at t = 1: plain u
 scale      Level 8 (256^3 effective) on the CT INR: a budget run with max_level 8, its wall time and peak
            memory (a subprocess); the vtkHyperTreeGrid build of 5 million leaves.
 lattice    The detailed lattice INR (if shipped): uniform sampling against adaptive refinement at level 8.
+truss      The same on the octet truss INR (mostly empty space), with a budget of 2,000,000 DOFs.
 
 Prints a table and writes JSON (default bench/results/speed.json) and a plot (speed.png beside it).
 """
@@ -51,6 +52,7 @@ from inr_amr_core.vertices import VertexCache  # noqa: E402
 DATA = ROOT / "inr_amr_apps" / "data"
 CT = DATA / "ct_compression.pt"
 LATTICE = DATA / "lattice_compression.pt"
+TRUSS = DATA / "truss_compression.pt"
 RMSE_POINTS = 262_144
 PAPER_CT = dict(
     strategy="thresholds",
@@ -332,22 +334,22 @@ def section_scale(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- lattice
-def section_lattice(quick: bool) -> dict:
+def detailed_section(path: Path, label: str, budget: int, quick: bool) -> dict:
     """Uniform sampling from 33^3 to 257^3 against Basic and Pruning (budget strategy, one run each, its
-    rounds give the curve) on the lattice INR at t = 0; DOFs at equal RMSE."""
+    rounds give the curve) on a detailed INR at t = 0; DOFs at equal RMSE."""
 
-    if not LATTICE.is_file():
-        return {"skipped": f"{LATTICE.name} is not shipped"}
-    inr = ia.load_inr(LATTICE)
+    if not path.is_file():
+        return {"skipped": f"{path.name} is not shipped"}
+    inr = ia.load_inr(path)
     ref = reference(inr, 0.0)
     out: dict = {"time": 0.0, "rmse_points": int(ref.points.shape[0]), "uniform_sampling": []}
     for level in range(5, 8 if quick else 9):
         row = uniform_sampling(inr, level, ref, t=0.0)
         out["uniform_sampling"].append(row)
         print(
-            f"  lattice uniform sampling {2**level + 1}^3: {row['seconds']:7.1f} s RMSE {row['rmse']:.5f}", flush=True
+            f"  {label} uniform sampling {2**level + 1}^3: {row['seconds']:7.1f} s RMSE {row['rmse']:.5f}", flush=True
         )
-    budget = 60_000 if quick else 300_000
+    budget = 60_000 if quick else budget
     for method in ("basic", "pruning"):
         t0 = time.perf_counter()
         res = ia.refine(
@@ -375,7 +377,7 @@ def section_lattice(quick: bool) -> dict:
             "curve": curve,
         }
         print(
-            f"  lattice {method:8} budget {budget}: {res.dofs} DOFs in {secs:.1f} s, RMSE {curve[-1]['rmse']:.5f}, "
+            f"  {label} {method:8} budget {budget}: {res.dofs} DOFs in {secs:.1f} s, RMSE {curve[-1]['rmse']:.5f}, "
             f"finest level {res.tree.max_level} ({res.stop_reason})",
             flush=True,
         )
@@ -389,12 +391,22 @@ def section_lattice(quick: bool) -> dict:
             entry[f"{method}_ratio"] = row["dofs"] / hit["dofs"] if hit else None
         equal.append(entry)
         print(
-            f"  lattice at uniform {2 ** row['level'] + 1}^3's RMSE {row['rmse']:.5f}: Basic {entry['basic']} DOFs, "
+            f"  {label} at uniform {2 ** row['level'] + 1}^3's RMSE {row['rmse']:.5f}: Basic {entry['basic']} DOFs, "
             f"Pruning {entry['pruning']} DOFs (budget {budget})",
             flush=True,
         )
     out["equal_rmse"] = equal
     return out
+
+
+def section_lattice(quick: bool) -> dict:
+    """The gyroid lattice INR within 300,000 DOFs."""
+    return detailed_section(LATTICE, "lattice", 300_000, quick)
+
+
+def section_truss(quick: bool) -> dict:
+    """The octet truss INR within 2,000,000 DOFs: enough to reach uniform 257^3's RMSE with 8x fewer DOFs."""
+    return detailed_section(TRUSS, "truss", 2_000_000, quick)
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -405,11 +417,12 @@ SECTIONS = {
     "curves": section_curves,
     "scale": section_scale,
     "lattice": section_lattice,
+    "truss": section_truss,
 }
 
 
-def plot_lattice(lattice: dict, path: Path) -> None:
-    """RMSE against DOFs and seconds on the lattice INR: uniform sampling, Basic and Pruning."""
+def plot_lattice(lattice: dict, path: Path, title: str = "Micro-CT lattice INR at t = 0") -> None:
+    """RMSE against DOFs and seconds on a detailed INR: uniform sampling, Basic and Pruning."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -434,7 +447,7 @@ def plot_lattice(lattice: dict, path: Path) -> None:
         ax.set_ylabel(f"total RMSE ({lattice['rmse_points']:,} points)")
         ax.grid(True, which="both", alpha=0.3)
     a.legend(fontsize=8)
-    fig.suptitle("Micro-CT lattice INR at t = 0", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
 
@@ -448,6 +461,9 @@ def plot(results: dict, path: Path) -> None:
     lattice = results.get("lattice")
     if lattice and "uniform_sampling" in lattice:
         plot_lattice(lattice, path.with_name("lattice.png"))
+    truss = results.get("truss")
+    if truss and "uniform_sampling" in truss:
+        plot_lattice(truss, path.with_name("truss.png"), "Micro-CT octet truss INR at t = 0")
     curves = results.get("curves")
     if not curves:
         return

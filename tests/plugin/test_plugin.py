@@ -173,7 +173,7 @@ from paraview import servermanager as sm
 from paraview.simple import *
 from inr_amr_core import load_inr
 out = {{}}
-for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt", "lattice_compression.pt"):
+for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt", "lattice_compression.pt", "truss_compression.pt"):
     path = {str(data)!r} + "/" + name
     r = INRCheckpointReader(FileName=path, Method="Uniform", UniformRefinements=2, MaxIterations=0,
                             Strategy="Thresholds")
@@ -191,7 +191,7 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["sin_corner_2d.pt"]["leaves"] == 16 and out["sin_corner_2d.pt"]["times"] == []
-    for name in ("ct_compression.pt", "logpile.pt", "lattice_compression.pt"):
+    for name in ("ct_compression.pt", "logpile.pt", "lattice_compression.pt", "truss_compression.pt"):
         assert out[name]["leaves"] == 64 and len(out[name]["times"]) == 11
     assert all(v["err"] < 1e-6 for v in out.values())
 
