@@ -437,6 +437,24 @@ def test_truss_struts_on_a_face_diagonal():
     assert np.diff(c)[0] == pytest.approx(0.02 * np.sqrt(2.0), rel=0.02)
 
 
+@pytest.mark.parametrize("node", [(-0.25, -0.25, -0.25), (0.0, 0.0, 0.25), (0.25, -0.5, 0.0)])
+def test_truss_nodes_have_twelve_struts(node):
+    # an inner node (a cell corner, then two face centres) at t = -1 joins its 12 nearest neighbours:
+    # material along the 12 directions (+-1, +-1, 0) / sqrt(2) and their permutations, air along the axes
+    # and the cube diagonals (the octet truss's face-centred cubic bonds)
+    x, y, z = node
+    bonds = {tuple(v) for a in (-1, 1) for b in (-1, 1) for v in ((a, b, 0), (a, 0, b), (0, a, b))}
+    axes = {tuple(v) for a in (-1, 1) for v in ((a, 0, 0), (0, a, 0), (0, 0, a))}
+    diagonals = {(a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)}
+    assert len(bonds) == 12
+    for dirs, material in ((bonds, True), (axes, False), (diagonals, False)):
+        d = np.array(sorted(dirs), dtype=np.float64)
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        q = np.array([x, y, z]) + 0.1 * d  # (x, y, z), 0.1 from the node
+        p = np.column_stack([np.full(len(d), -1.0), q[:, 2], q[:, 1], q[:, 0]])
+        assert truss_regions(p)["truss"].tolist() == [material] * len(d), (node, material)
+
+
 @pytest.mark.parametrize("t", [-1.0, 0.0, 1.0])
 def test_truss_struts_are_one_percent_thick_and_sharp(t):
     # lines along the struts' normals through points of their axes' neighbourhood, at every stage of
