@@ -40,7 +40,7 @@ def networks(zoo_dir: Path) -> list[tuple[str, ia.INR, float | None]]:
         out.append((net.name, inr, None))
     out.append(("hos (reference code)", ia.load_inr(HOS), None))
     out.append(("sin_corner_2d (embedded)", ia.load_inr(DATA / "sin_corner_2d.pt"), None))
-    for name in ("ct_compression", "logpile", "lattice_compression"):
+    for name in ("ct_compression", "logpile", "lattice_compression", "truss_compression"):
         if (DATA / f"{name}.pt").is_file():
             out.append((f"{name} (3D, t = 1)", ia.load_inr(DATA / f"{name}.pt"), 1.0))
     return out
