@@ -521,7 +521,7 @@ def _lattice_map(p: np.ndarray, c: dict | None = None) -> dict[str, np.ndarray]:
         "Yz": dy_z,
         "Zz": dz_dz,
     }
-    return {"X": big_x, "Y": big_y, "Z": big_z, "bottom": bottom, "top": top, "dZdz": dz_dz, **jac}
+    return {"X": big_x, "Y": big_y, "Z": big_z, "bottom": bottom, "top": top, "dZdz": dz_dz, "shear": env, **jac}
 
 
 def _current_distance(f: np.ndarray, fx: np.ndarray, fy: np.ndarray, fz: np.ndarray, m: dict) -> np.ndarray:
@@ -850,7 +850,7 @@ def truss_current(undeformed: np.ndarray, t: np.ndarray) -> np.ndarray:
     for _ in range(30):
         m = _lattice_map(np.stack([t, z, zeros, zeros], axis=1), c)
         z = z - (m["Z"] - big_z) / m["dZdz"]
-    env = c["buckle_amplitude"] * compression(t) ** 2 * _sech2((z - c["band_centre"]) / c["band_width"])
+    env = _lattice_map(np.stack([t, z, zeros, zeros], axis=1), c)["shear"]  # the shears' size at this z
     k = 2.0 * np.pi / c["buckle_wavelength"]
     x = big_x + env * np.sin(k * big_y)
     y = big_y + 0.5 * env * np.sin(k * x)

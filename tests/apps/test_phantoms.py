@@ -263,6 +263,23 @@ def sdf_normal(p, sdf=lambda q: lattice_sdf(q)[0], h=1e-5):
     return grad / np.linalg.norm(grad, axis=1, keepdims=True)
 
 
+def widths_along_normals(field, t, points, normals, material):
+    """Thickness (between the half-material crossings) and edge width of the structure ``field`` along
+    lines of half-length 0.03 through ``points`` (t, z, y, x) along ``normals``; lines that cross more
+    than one structure (another wall, strut, node, pore or void within reach) are skipped."""
+    widths, edge_widths = [], []
+    for q, n in zip(points, normals):
+        pl, u = line(t, q[1:], n, 0.03, n=3001)
+        v = field(pl)
+        c = crossings(u, v, 0.5 * material)
+        if len(c) != 2:
+            continue
+        widths.append(c[1] - c[0])
+        # a logistic edge of width w rises with slope material / (4 w) at its middle
+        edge_widths.append(material / (4.0 * np.max(np.abs(np.gradient(v, u)))))
+    return np.array(widths), np.array(edge_widths)
+
+
 def test_lattice_walls_on_an_axis_line():
     # at t = -1 (no motion), on the line z = y = 0, the gyroid is g = sin(2 pi x / 0.4): walls at
     # x = 0, +-0.2, +-0.4, +-0.6 (+-0.8 is the specimen's side); |grad g| = sqrt(3) |dg/dx| there, so
@@ -286,22 +303,10 @@ def test_lattice_walls_are_one_percent_thick_and_sharp(t):
     near = p[np.abs(d_sheet + LATTICE["half_thickness"]) < 2e-4][:40]  # on the middle surfaces
     assert len(near) == 40
     normals = sdf_normal(near)
-    widths, edge_widths = [], []
-    material = LATTICE["material_value"]
-    for q, n in zip(near, normals):
-        pl, u = line(t, q[1:], n, 0.03, n=3001)
-        v = lattice(pl)
-        c = crossings(u, v, 0.5 * material)
-        if len(c) != 2:  # another wall or a pore within reach: skip this one
-            continue
-        widths.append(c[1] - c[0])
-        # a logistic edge of width w rises with slope material / (4 w) at its middle
-        slope = np.max(np.abs(np.gradient(v, u)))
-        edge_widths.append(material / (4.0 * slope))
+    widths, edge_widths = widths_along_normals(lattice, t, near, normals, LATTICE["material_value"])
     assert len(widths) >= 25
     # the walls' half-thickness is a first-order distance |g| / |grad g|: within 5% almost everywhere
     # (99% of 600 lines), up to 25% thicker in a few places
-    widths = np.array(widths)
     assert abs(np.median(widths) - 0.02) < 0.0006
     assert np.mean(np.abs(widths - 0.02) < 0.001) > 0.9
     assert widths.min() > 0.018 and widths.max() < 0.026
@@ -469,23 +474,12 @@ def test_truss_struts_are_one_percent_thick_and_sharp(t):
     probe = near.copy()
     probe[:, 1:] += offsets
     normals = sdf_normal(probe, truss_sdf)
-    widths, edge_widths = [], []
-    material = TRUSS["material_value"]
-    for q, n in zip(probe, normals):
-        pl, u = line(t, q[1:], n, 0.03, n=3001)
-        v = octet_truss(pl)
-        c = crossings(u, v, 0.5 * material)
-        if len(c) != 2:  # a node, a void or another strut within reach
-            continue
-        widths.append(c[1] - c[0])
-        edge_widths.append(material / (4.0 * np.max(np.abs(np.gradient(v, u)))))
+    widths, edge_widths = widths_along_normals(octet_truss, t, probe, normals, TRUSS["material_value"])
     assert len(widths) >= 60
-    widths = np.array(widths)
     # the normal off the axis points away from it, so the line crosses the whole diameter
     assert abs(np.median(widths) - 0.02) < 0.0005
     assert np.mean(np.abs(widths - 0.02) < 0.001) > 0.8
     # edges of the phantom's logistic width (0.003) except where a line grazes a node or another strut
-    edge_widths = np.array(edge_widths)
     assert np.median(edge_widths) == pytest.approx(TRUSS["edge_width"], rel=0.05)
     assert np.mean(edge_widths <= 0.004) > 0.9
 
@@ -510,6 +504,13 @@ def test_truss_values_and_regions(rng):
     assert np.abs(zyx).max() <= 0.76 + 1e-9
 
 
+def lattice_undeformed_truss(p):
+    from inr_amr_apps.phantoms import _lattice_map
+
+    m = _lattice_map(p, TRUSS)
+    return np.stack([m["X"], m["Y"], m["Z"]], axis=1)
+
+
 def test_truss_motion_round_trips_and_compresses():
     rng = np.random.default_rng(4)
     q = rng.uniform(-0.75, 0.75, (2000, 3))
@@ -526,13 +527,6 @@ def test_truss_motion_round_trips_and_compresses():
     top = -0.75 + 1.5 * (1 - 0.25 * (p[:, 0] + 1) / 2)
     r = truss_regions(p)
     assert r["truss"].any() and not (r["truss"] & (p[:, 1] > top + 0.011)).any()
-
-
-def lattice_undeformed_truss(p):
-    from inr_amr_apps.phantoms import _lattice_map
-
-    m = _lattice_map(p, TRUSS)
-    return np.stack([m["X"], m["Y"], m["Z"]], axis=1)
 
 
 def test_truss_voids_break_struts():
