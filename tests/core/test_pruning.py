@@ -267,3 +267,136 @@ def test_relu_neurons_dead_on_early_boxes_still_count_later(block_bytes, monkeyp
     live = guess.layers[0].tolist()
     assert 0 in live and 1 not in live  # widened by the late boxes; the dead neuron never joined
     assert not [k for k in vars(inr) if k.startswith("_")], "nothing may be cached on the INR object"
+
+
+# ------------------------------------------------------------------------------------ sketched ID
+def run_sketch(rows: int, samples: int, seed: int) -> np.ndarray:
+    """The run's Gaussian sketch, drawn here from its documented definition (own generator, float64,
+    scaled by 1/sqrt(rows)), not by the code under test."""
+    gen = torch.Generator().manual_seed((seed * 1_000_003 + 0x5EED) & 0x7FFFFFFFFFFFFFFF)
+    return (torch.randn(rows, samples, generator=gen, dtype=torch.float64) / np.sqrt(rows)).numpy()
+
+
+def sketched_reference_ranks(inr, acts, sketch, eps, cap):
+    """Per box and layer, the rank of scipy's pivoted QR of ``sketch @ Z`` at eps, counted up to ``cap``
+    (-1 past the first layer that needs more, which ends the box's test), and whether a layer did."""
+    boxes = acts[0].shape[0]
+    ranks = np.full((boxes, len(acts)), -1)
+    over = np.zeros(boxes, bool)
+    for b in range(boxes):
+        for layer, z in enumerate(acts):
+            k, *_ = scipy_id(sketch @ z[b].double().numpy(), eps)
+            ranks[b, layer] = min(k, cap)
+            if k > cap:
+                over[b] = True
+                break
+    return ranks, over
+
+
+@pytest.fixture(scope="module")
+def ct_real(ct_path):
+    from inr_amr_core import SpaceSlice, load_inr
+
+    inr = load_inr(ct_path)
+    return inr, SpaceSlice.from_inr(inr, fixed_inputs={"t": 1.0})
+
+
+def ct_boxes(n: int, seed: int):
+    """Boxes of the refinement's sizes (levels 2-5) across the CT INR's domain."""
+    rng = np.random.default_rng(seed)
+    size = 2.0 / 2.0 ** rng.integers(2, 6, n)
+    lo = -1 + rng.random((n, 3)) * (2 - size[:, None])
+    return lo, lo + size[:, None]
+
+
+def test_sketched_ranks_match_scipy_on_the_sketch(ct_real):
+    """The budget strategy's test (sketched ID, rank cap 48) on the real CT INR: every layer's rank is
+    that of scipy's column-pivoted QR of the same Gaussian sketch of the activations."""
+    inr, space = ct_real
+    lo, hi = ct_boxes(24, 0)
+    ids = np.arange(24, dtype=np.uint64) + 7
+    stream = SampleStream(3)
+    cap = 48
+    res = prune_on_boxes(
+        inr,
+        lo,
+        hi,
+        to_inputs=space.to_inputs,
+        element_ids=ids,
+        stream=stream,
+        error_samples=0,
+        id_method="sketch",
+        rank_cap=cap,
+    )
+    pts = stream.points_in_boxes(ids, lo, hi, 256, "id")
+    with torch.no_grad():
+        _, acts = inr.forward(torch.tensor(space.to_inputs(pts.reshape(-1, 3)), dtype=torch.float32), hidden=True)
+    acts = [a.view(24, 256, -1) for a in acts]
+    expected, over = sketched_reference_ranks(inr, acts, run_sketch(cap + pruning.SKETCH_OVERSAMPLE, 256, 3), 1e-3, cap)
+    reached = expected >= 0
+    assert np.array_equal(res.ranks >= 0, reached), "a box stopped at another layer than the reference"
+    same = res.ranks[reached] == expected[reached]
+    print(f"sketched ranks identical to scipy's on the sketch for {same.mean():.1%} of {same.size} layers")
+    # float32 activations: a rank may differ by one where a pivot sits within rounding of eps
+    assert same.mean() >= 0.95 and np.abs(res.ranks[reached] - expected[reached]).max() <= 1
+    assert np.array_equal(res.truncated, over)
+    assert 0 < res.truncated.mean() < 1, "the boxes must include capped and uncapped ones"
+
+
+def test_sketched_pivots_and_weights_prune_like_scipy(ct_real):
+    """With T (error samples), the sketch's pivots come with least-squares weights from the activations:
+    the pruned network's error at the error samples equals a dense evaluation of the network scipy's
+    pivots on the sketch and ``lstsq`` on the activations give."""
+    inr, space = ct_real
+    lo, hi = ct_boxes(6, 1)
+    lo, hi = lo * 0.2, lo * 0.2 + 0.05  # small boxes: few kept neurons, every layer reached
+    ids = np.arange(6, dtype=np.uint64)
+    stream = SampleStream(5)
+    res = prune_on_boxes(
+        inr,
+        lo,
+        hi,
+        to_inputs=space.to_inputs,
+        element_ids=ids,
+        stream=stream,
+        error_samples=32,
+        id_method="sketch",
+        max_proportion=0.075,
+    )
+    rows = pruning.budget_exceed_count(0.075, sum(inr.hidden_widths)) + pruning.SKETCH_OVERSAMPLE
+    sketch = run_sketch(rows, 256, 5)
+    pts = space.to_inputs(stream.points_in_boxes(ids, lo, hi, 256, "id").reshape(-1, 3))
+    ept = space.to_inputs(stream.points_in_boxes(ids, lo, hi, 32, "error").reshape(-1, 3))
+    w = [x.double().numpy() for x in inr.weights]
+    b = [x.double().numpy() for x in inr.biases]
+    silu = lambda v: v / (1 + np.exp(-v))  # noqa: E731
+    assert not res.truncated.any()
+    for box in range(6):
+        h = inr.encode(torch.tensor(pts[box * 256 : (box + 1) * 256], dtype=torch.float32)).double().numpy()
+        he = inr.encode(torch.tensor(ept[box * 32 : (box + 1) * 32], dtype=torch.float32)).double().numpy()
+        g, kept = he, 0
+        for layer in range(len(w) - 1):
+            z = silu(h @ w[layer].T + b[layer])
+            k, piv, _, _ = scipy_id(sketch @ z, 1e-3)
+            t = np.linalg.lstsq(z[:, piv], z, rcond=None)[0]
+            g = silu(g @ w[layer][piv].T + b[layer][piv]) @ t  # the pruned layer on the error samples
+            h, kept = z, kept + k
+        f = inr.evaluate(ept[box * 32 : (box + 1) * 32])[:, 0]
+        pruned = (g @ w[-1].T + b[-1])[:, 0] * inr.output_scale
+        assert res.kept[box] == kept
+        assert res.error[box] == pytest.approx(paper_relative_error(f[None], pruned[None])[0], rel=1e-3)
+
+
+def test_sketched_results_do_not_depend_on_chunking(ct_real, monkeypatch):
+    inr, space = ct_real
+    lo, hi = ct_boxes(40, 2)
+    kw = dict(to_inputs=space.to_inputs, error_samples=0, id_method="sketch", rank_cap=48)
+    a = prune_on_boxes(inr, lo, hi, **kw)
+    b = prune_on_boxes(inr, lo, hi, memory_limit_mb=1.0, **kw)
+    monkeypatch.setattr(pruning, "_CACHE_BLOCK_BYTES", 1)
+    c = prune_on_boxes(inr, lo, hi, **kw)
+    order = np.random.default_rng(0).permutation(40)
+    d = prune_on_boxes(inr, lo[order], hi[order], element_ids=np.arange(40, dtype=np.uint64)[order], **kw)
+    for other in (b, c):
+        np.testing.assert_array_equal(a.ranks, other.ranks)
+    np.testing.assert_array_equal(a.ranks[order], d.ranks)
