@@ -369,7 +369,7 @@ def test_sketched_pivots_and_weights_prune_like_scipy(ct_real):
     ept = space.to_inputs(stream.points_in_boxes(ids, lo, hi, 32, "error").reshape(-1, 3))
     w = [x.double().numpy() for x in inr.weights]
     b = [x.double().numpy() for x in inr.biases]
-    silu = lambda v: v / (1 + np.exp(-v))  # noqa: E731
+    silu = lambda v: v / (1 + np.exp(-v))
     assert not res.truncated.any()
     for box in range(6):
         h = inr.encode(torch.tensor(pts[box * 256 : (box + 1) * 256], dtype=torch.float32)).double().numpy()
