@@ -190,9 +190,10 @@ def pivoted_cholesky(
     -------
     IDResult
     """
-    f64 = grams.dtype  # float64 for exact Gram matrices; float32 works for sketches
+    f64 = grams.dtype
     bsz, w, _ = grams.shape
     dev = grams.device
+    diag = torch.diagonal(grams, dim1=1, dim2=2).clone()
     ws = workspace or Workspace(dev)
     kmax_all = min(max_steps, w)
     if max_rank is None:
@@ -200,30 +201,51 @@ def pivoted_cholesky(
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
-    resid = torch.diagonal(grams, dim1=1, dim2=2).clone()  # squared residual column norms
-    top = resid.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
+    top = diag.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
     thresh = (eps * eps) * top
-    r_rows = ws.get("r_rows", (bsz, steps, w), f64)  # rows are written before they are read
-    pivots = torch.zeros(bsz, steps, dtype=torch.int64, device=dev)
-    r_diag = torch.zeros(bsz, steps, dtype=f64, device=dev)
-    rank = torch.zeros(bsz, dtype=torch.int64, device=dev)
+    # the outputs, for every box
+    r_rows_all = ws.get("r_rows", (bsz, steps, w), f64)  # rows are written before they are read
+    pivots_all = torch.zeros(bsz, steps, dtype=torch.int64, device=dev)
+    r_diag_all = torch.zeros(bsz, steps, dtype=f64, device=dev)
+    rank_all = torch.zeros(bsz, dtype=torch.int64, device=dev)
+    capped_all = torch.zeros(bsz, dtype=torch.bool, device=dev)
+    # the state of the boxes still pivoting (``boxes``): the others are dropped from it as they finish,
+    # once they are half of it, so the later steps of a batch of mixed ranks work on the few that go on
+    boxes = torch.arange(bsz, device=dev)
+    resid = diag  # squared residual column norms (updated in place)
+    r_rows, pivots, r_diag, rank, capped = r_rows_all, pivots_all, r_diag_all, rank_all, capped_all
     active = top > 0
-    capped = torch.zeros(bsz, dtype=torch.bool, device=dev)
+    used = torch.zeros(bsz, w, dtype=torch.bool, device=dev)
     neg_inf = torch.tensor(-math.inf, dtype=f64, device=dev)
     zero = torch.zeros((), dtype=f64, device=dev)
-    used = torch.zeros(bsz, w, dtype=torch.bool, device=dev)
+
+    def flush() -> None:
+        if r_rows is r_rows_all:  # nothing was compacted: the outputs are the state
+            return
+        r_rows_all[boxes, :j] = r_rows[:, :j]
+        pivots_all[boxes] = pivots
+        r_diag_all[boxes] = r_diag
+        rank_all[boxes] = rank
+        capped_all[boxes] = capped
+
     j = 0
-    # every box advances in lock-step; finished boxes are masked rather than removed, which costs
-    # a little arithmetic but no copies of their matrices
     while True:
         val, p = torch.where(used, neg_inf, resid).max(dim=1)
         passes = active & (val >= thresh) & (val > 0)
         reached_cap = passes & (rank >= cap)
         capped |= reached_cap
         active = passes & ~reached_cap
-        if j >= steps or not bool(active.any()):
+        n_active = int(active.sum())
+        if j >= steps or n_active == 0:
             break
-        grow = grams.gather(1, p[:, None, None].expand(-1, 1, w)).squeeze(1)  # (B, w): G[p, :]
+        if n_active <= boxes.numel() // 2 and boxes.numel() >= 16:
+            flush()
+            keep = active.nonzero().squeeze(1)
+            r_rows = r_rows[keep]  # a copy: the outputs stay
+            boxes, resid, used, cap, thresh = boxes[keep], resid[keep], used[keep], cap[keep], thresh[keep]
+            pivots, r_diag, rank = pivots[keep], r_diag[keep], rank[keep]
+            capped, active, val, p = capped[keep], active[keep], val[keep], p[keep]
+        grow = grams[boxes, p, :]  # (boxes, w): G[p, :]
         if j:
             prev = r_rows[:, :j, :]
             coef = prev.gather(2, p[:, None, None].expand(-1, j, 1)).transpose(1, 2)  # (B, 1, j): R[:j, p]
@@ -239,10 +261,14 @@ def pivoted_cholesky(
         r_diag[:, j] = torch.where(active, piv_norm, zero)
         rank += active
         j += 1
-    k = int(rank.max().item()) if bsz else 0
-    pivots, r_diag, r_rows = pivots[:, :k], r_diag[:, :k], r_rows[:, :k, :].clone()
-    interp = _interpolation_matrices(r_rows, pivots, rank) if with_interpolation else None
-    return IDResult(rank=rank, pivots=pivots, r_diag=r_diag, interpolation=interp, capped=capped, r_rows=r_rows)
+    flush()
+    k = int(rank_all.max().item()) if bsz else 0
+    pivots, r_diag = pivots_all[:, :k], r_diag_all[:, :k]
+    # rows past a box's rank were never written once it left the working set: zero, as documented
+    valid = torch.arange(k, device=dev)[None, :] < rank_all[:, None]
+    r_rows = torch.where(valid[:, :, None], r_rows_all[:, :k, :], zero)
+    interp = _interpolation_matrices(r_rows, pivots, rank_all) if with_interpolation else None
+    return IDResult(rank=rank_all, pivots=pivots, r_diag=r_diag, interpolation=interp, capped=capped_all, r_rows=r_rows)
 
 
 def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
@@ -355,10 +381,10 @@ class _LiveNeurons:
         """Activations and the float64 Gram matrices that pivoting needs, ``block`` boxes at a time.
 
         ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations.
-        Sketched ID (``sketch``, an ``(s, samples)`` Gaussian matrix): the Gram matrices ``Y^T Y`` of
-        the sketches ``Y = sketch @ Z``, ``s`` rows instead of ``samples``. On the CPU, blocks small
-        enough to stay in cache keep the copies and the products from going out to main memory.
-        Returns ``(activations (rows, k), columns or None, grams (boxes, k, k))``.
+        Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the Gram matrices
+        ``Y^T Y`` of the sketches ``Y = sketch @ Z``, ``s`` rows instead of ``samples``. On the CPU,
+        blocks small enough to stay in cache keep the copies and the products from going out to main
+        memory. Returns ``(activations (rows, k), columns or None, grams (boxes, k, k))``.
         """
         nbox = h.shape[0] // samples
         while True:
@@ -373,12 +399,13 @@ class _LiveNeurons:
                     break  # the live set changed: start the layer again
                 z = out[rows].view(e - s, samples, width)
                 if sketch is not None:
-                    # in float64, like the exact Gram matrices: float32 sums would round differently in
-                    # batches of other sizes and flip ranks near eps, so a box's result would depend on its chunk
-                    z64 = ws.get("sketch_z64", (e - s, samples, width), torch.float64)
-                    z64.copy_(z)
-                    y = ws.get("sketch", (e - s, sketch.shape[0], width), torch.float64)
-                    torch.matmul(sketch, z64, out=y)
+                    # float32 products of the float32 activations (each box's one GEMM of the same shape
+                    # whatever the block or chunk, so its bits do not depend on them: tested), then the
+                    # sketch's Gram matrix in float64
+                    y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
+                    torch.matmul(sketch, z, out=y32)
+                    y = ws.get("sketch64", (e - s, sketch.shape[0], width), torch.float64)
+                    y.copy_(y32)
                     torch.bmm(y.transpose(1, 2), y, out=grams[s:e])
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
@@ -638,7 +665,7 @@ def prune_on_boxes(
             budget = layer_rank
         rows_needed = min(id_samples, int(budget) + int(oversample))
         if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
-            sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev)
+            sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
     # activations (float32, two layers), Gram matrices and R rows; on a GPU the float64 copy too
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * wmax * wmax * 8
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)

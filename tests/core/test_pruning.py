@@ -131,6 +131,25 @@ def test_rank_cap_and_capped_flag(rng):
     assert zero.rank.tolist() == [0, 0]
 
 
+def test_boxes_leaving_the_batch_change_nothing(rng):
+    """Pivoting drops finished boxes from its working set (ranks 1 to 30 here, so it shrinks several
+    times): every box's pivots and R rows are bitwise the ones it gets decomposed alone, and its rank
+    is scipy's."""
+    gaps = rng.permutation(np.repeat(np.arange(1, 31), 3))
+    mats = np.array([decaying(rng, 64, 32, 2, gap=int(g)) for g in gaps])
+    batch = interpolative_decomposition(torch.tensor(mats), 1e-3, max_rank=torch.tensor(gaps + 1))
+    for b, z in enumerate(mats):
+        alone = interpolative_decomposition(torch.tensor(z[None]), 1e-3, max_rank=int(gaps[b] + 1))
+        k = int(alone.rank[0])
+        assert k == gaps[b] == int(batch.rank[b]) and not bool(batch.capped[b])
+        assert torch.equal(batch.pivots[b, :k], alone.pivots[0, :k])
+        assert torch.equal(batch.r_rows[b, :k], alone.r_rows[0, :k])
+        assert not batch.interpolation[b, k:].any() and not batch.r_rows[b, k:].any()
+        # (the triangular solves are padded to the batch's largest rank: equal up to rounding)
+        torch.testing.assert_close(batch.interpolation[b, :k], alone.interpolation[0, :k], rtol=1e-12, atol=1e-12)
+        assert k == scipy_id(z, 1e-3)[0]
+
+
 def test_eps_to_zero_reproduces_network_at_its_samples(hos):
     """With eps -> 0 every layer's ID is exact on the samples, so the pruned INR equals the INR there."""
     stream = SampleStream(1)
