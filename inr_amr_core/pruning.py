@@ -416,42 +416,6 @@ class _LiveNeurons:
                 return out, lw.cols, grams
 
 
-def least_squares_interpolation(
-    z: torch.Tensor, samples: int, pivots: torch.Tensor, rank: torch.Tensor, block: int, ws: Workspace
-) -> torch.Tensor:
-    """The interpolation matrices ``T`` that best fit each box's activations from its chosen columns.
-
-    ``T_b = argmin ||Z_b[:, I_b] T - Z_b||``, from the normal equations in float64 (``Z_I^T Z_I`` and
-    ``Z_I^T Z``, formed ``block`` boxes at a time). For the pivots of column-pivoted QR this is exactly
-    its ``R11^{-1} R12``; a sketched ID keeps its pivots and gets the same least-squares weights.
-    ``z`` holds ``samples`` rows per box; returns ``(B, K, w)`` float64, zero rows past each rank.
-    """
-    nbox, k = pivots.shape
-    width = z.shape[1]
-    out = torch.zeros(nbox, k, width, dtype=torch.float64, device=z.device)
-    if k == 0 or nbox == 0:
-        return out
-    valid = torch.arange(k, device=z.device)[None, :] < rank[:, None]  # (B, K)
-    eye = torch.eye(k, dtype=torch.float64, device=z.device)
-    for s in range(0, nbox, block):
-        e = min(nbox, s + block)
-        z64 = ws.get("lsq_z64", (e - s, samples, width), torch.float64)
-        z64.copy_(z[s * samples : e * samples].view(e - s, samples, width))
-        zi = z64.gather(2, pivots[s:e, None, :].expand(e - s, samples, k)) * valid[s:e, None, :]
-        gram_ii = torch.bmm(zi.transpose(1, 2), zi)
-        both = valid[s:e, :, None] & valid[s:e, None, :]
-        gram_ii = torch.where(both, gram_ii, eye)  # padding: identity rows, so the solve stays regular
-        rhs = torch.bmm(zi.transpose(1, 2), z64)
-        out[s:e] = torch.linalg.solve(gram_ii, rhs) * valid[s:e, :, None]
-    # a kept neuron reproduces itself exactly
-    sel = torch.zeros_like(out)
-    sel.scatter_(2, pivots[:, :, None], 1.0)
-    is_pivot = torch.zeros(nbox, width, dtype=torch.bool, device=z.device)
-    is_pivot.scatter_(1, torch.where(valid, pivots, pivots[:, :1].expand_as(pivots)), True)
-    is_pivot &= rank[:, None] > 0
-    return torch.where(is_pivot[:, None, :], sel * valid[:, :, None], out)
-
-
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
     """``T = R11^{-1} R[:k, :]`` per matrix (original column order), zero rows past each rank (float64)."""
     r_rows = r_rows.double()
@@ -627,9 +591,11 @@ def prune_on_boxes(
     id_method : {'exact', 'sketch'}, default 'exact'
         ``exact``: pivot on the float64 Gram matrices of the activations (the pivots and ranks of
         column-pivoted QR). ``sketch``: a randomized ID (Liberty et al. 2007; Halko, Martinsson &
-        Tropp 2011): pivot on ``Y = G Z`` for one Gaussian ``(s, ID_samples)`` matrix ``G`` (seeded by
-        the stream), with ``s`` a few rows more than the most neurons a box may keep (``P x width``, or
-        ``rank_cap``); ranks stay exact up to that budget, and the work shrinks by ``s / ID_samples``.
+        Tropp 2011): the column-pivoted QR of ``Y = G Z`` for one Gaussian ``(s, ID_samples)`` matrix
+        ``G`` (seeded by the stream, applied in float32), with ``s`` a few rows more than the most
+        neurons a box may keep (``P x width``, or ``rank_cap``), gives the pivots and the interpolation
+        matrix ``T = R11^-1 R12`` of ``Y``, an ID of ``Z`` itself: ranks stay exact up to that budget,
+        and the work shrinks by about ``s / ID_samples``.
     rank_cap : int, optional
         Without ``max_proportion``: the most neurons per box a sketch must resolve (default: all).
     oversample : int, default 10
@@ -720,9 +686,6 @@ def prune_on_boxes(
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
                 res = pivoted_cholesky(grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
-                if sketch is not None and error_samples > 0:
-                    # the sketch chose the neurons; their weights come from the activations themselves
-                    res.interpolation = least_squares_interpolation(h, id_samples, res.pivots, res.rank, block, ws)
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank

@@ -362,10 +362,10 @@ def test_sketched_ranks_match_scipy_on_the_sketch(ct_real):
     assert 0 < res.truncated.mean() < 1, "the boxes must include capped and uncapped ones"
 
 
-def test_sketched_pivots_and_weights_prune_like_scipy(ct_real):
-    """With T (error samples), the sketch's pivots come with least-squares weights from the activations:
-    the pruned network's error at the error samples equals a dense evaluation of the network scipy's
-    pivots on the sketch and ``lstsq`` on the activations give."""
+def test_sketched_id_prunes_like_scipy_on_the_sketch(ct_real):
+    """With T (error samples), the randomized ID: the pruned network's error at the error samples equals
+    a dense evaluation of the network whose pivots and interpolation matrices ``R11^-1 R12`` are those
+    of scipy's pivoted QR of the sketch of each layer's activations."""
     inr, space = ct_real
     lo, hi = ct_boxes(6, 1)
     lo, hi = lo * 0.2, lo * 0.2 + 0.05  # small boxes: few kept neurons, every layer reached
@@ -396,8 +396,7 @@ def test_sketched_pivots_and_weights_prune_like_scipy(ct_real):
         g, kept = he, 0
         for layer in range(len(w) - 1):
             z = silu(h @ w[layer].T + b[layer])
-            k, piv, _, _ = scipy_id(sketch @ z, 1e-3)
-            t = np.linalg.lstsq(z[:, piv], z, rcond=None)[0]
+            k, piv, _, t = scipy_id(sketch @ z, 1e-3)
             g = silu(g @ w[layer][piv].T + b[layer][piv]) @ t  # the pruned layer on the error samples
             h, kept = z, kept + k
         f = inr.evaluate(ept[box * 32 : (box + 1) * 32])[:, 0]
