@@ -1,6 +1,6 @@
 """Time from Apply to image in ParaView (pvbatch), against plain uniform sampling, in one run.
 
-    xvfb-run -a .venv/bin/inr-amr pvbatch bench/apply_to_image.py [OUT.json]
+    .venv/bin/python -m inr_amr_apps.xdisplay .venv/bin/inr-amr pvbatch bench/apply_to_image.py [OUT.json]
 
 Each timing covers creating the reader (or changing the time), the refinement, building the
 vtkHyperTreeGrid, the HTG slice where there is one, and rendering and saving a 900x800 screenshot.

@@ -1,6 +1,6 @@
 """Scrubbing a 4D INR in ParaView (pvbatch): the first time step, the next ones, a far one, a revisit.
 
-    xvfb-run -a .venv/bin/inr-amr pvbatch bench/timeseries.py [OUT.json]
+    .venv/bin/python -m inr_amr_apps.xdisplay .venv/bin/inr-amr pvbatch bench/timeseries.py [OUT.json]
 
 For each INR the reader is created with its default properties (the budget strategy, 50,000 DOFs,
 the default time steps), with background precompute off so that every step is computed while the

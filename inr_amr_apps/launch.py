@@ -53,7 +53,8 @@ def pvbatch_command(require_display: bool = True) -> list[str]:
     """The start of a command line running pvbatch where it can render: on a private Xvfb without ``$DISPLAY``.
 
     The server is started by :mod:`inr_amr_apps.xdisplay` (not ``xvfb-run -a``, whose choice of display
-    raced in CI). Raises FileNotFoundError without pvbatch, and without both ``$DISPLAY`` and Xvfb when
+    raced in CI and whose server resets between pvbatch's connections). Raises FileNotFoundError without
+    pvbatch, and without both ``$DISPLAY`` and Xvfb when
     ``require_display`` (otherwise pvbatch is run as it is and may fail to render).
     """
     exe = shutil.which("pvbatch")

@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/docs/images/gui.png}"
 display=":${INR_AMR_DISPLAY:-87}"
 tmp="$(mktemp -d)"
-Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp &
+Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp -noreset &
 xvfb=$!
 trap 'kill $pv $xvfb 2>/dev/null || true; rm -rf "$tmp"' EXIT
 sleep 1

@@ -1,8 +1,8 @@
 """Render an INR checkpoint (2D: the mesh; 3D: a slice) with mesh edges to a PNG, and time it.
 
 Usage (the launcher loads the plugin):
-    xvfb-run -a inr-amr pvbatch plugin/pvscripts/screenshot.py CHECKPOINT OUT.png [--axis x] [--position 0]
-        [--time 1] [--prop Name=Value ...] [--timing OUT.json]
+    python -m inr_amr_apps.xdisplay inr-amr pvbatch plugin/pvscripts/screenshot.py CHECKPOINT OUT.png
+        [--axis x] [--position 0] [--time 1] [--prop Name=Value ...] [--timing OUT.json]
 """
 
 from __future__ import annotations
