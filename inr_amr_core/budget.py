@@ -402,8 +402,19 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
         t3 = time_module.perf_counter()
         dofs = tree.dofs()
         secs["dofs"] = time_module.perf_counter() - t3
+        # without a reference (no curve to plot) only the final mesh's conforming DOFs are counted
         iterations.append(
-            iteration_row(round_no, tree, run, scorer.tests - tests_before, levels.size, fits, secs, dofs)
+            iteration_row(
+                round_no,
+                tree,
+                run,
+                scorer.tests - tests_before,
+                levels.size,
+                fits,
+                secs,
+                dofs,
+                run.reference is not None,
+            )
         )
         tracker.report(_spent(run, tree, dofs), f"round {round_no}: {tree.n_leaves} leaves, {dofs} DOFs")
         log.info(
@@ -411,6 +422,11 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
         )
         if fits < levels.size:
             stop = _binding_budget(run, tree)
+    last = iterations[-1]
+    if settings.conforming_dofs and "conforming_dofs" not in last:  # (``tree`` is the last row's mesh)
+        t = time_module.perf_counter()
+        last["conforming_dofs"] = tree.conforming_dofs()
+        last["seconds"]["conforming_dofs"] = round(time_module.perf_counter() - t, 6)
     return _result(run, state, scorer.table, tree, iterations, stop, scorer.max_tested)
 
 

@@ -305,8 +305,10 @@ def iteration_row(
     refined: int,
     secs: dict,
     dofs: int,
+    conforming: bool = True,
 ) -> dict[str, Any]:
-    """One row of a run's per-iteration statistics (leaves, DOFs, tests, RMSE, seconds by phase)."""
+    """One row of a run's per-iteration statistics (leaves, DOFs, tests, RMSE, seconds by phase); the
+    conforming DOFs where the settings ask for them, unless ``conforming`` is False."""
     row: dict[str, Any] = {
         "iteration": it,
         "leaves": tree.n_leaves,
@@ -316,7 +318,7 @@ def iteration_row(
         "flagged": int(flagged),
         "refined": int(refined),
     }
-    if run.settings.conforming_dofs:
+    if run.settings.conforming_dofs and conforming:
         t = time_module.perf_counter()
         row["conforming_dofs"] = tree.conforming_dofs()
         secs = {**secs, "conforming_dofs": time_module.perf_counter() - t}

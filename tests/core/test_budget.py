@@ -155,3 +155,14 @@ def test_progress_never_goes_backwards(hos, strategy):
     refine(hos, progress=lambda f, m: seen.append(f), **kw)
     assert len(seen) >= 8 and seen[-1] == 1.0
     assert all(b >= a for a, b in itertools.pairwise(seen)), seen
+
+
+def test_conforming_dofs_of_the_final_mesh_and_of_every_round_of_a_curve(hos):
+    """Without a reference the rounds' conforming DOFs are not counted (nothing plots them), the final
+    mesh's are; with one (an RMSE curve) every round has them. Checked against the tree's own count."""
+    plain = refine(hos, method="basic", max_dofs=2000, device="cpu")
+    assert plain.iterations[-1]["conforming_dofs"] == plain.tree.conforming_dofs() == plain.summary()["conforming_dofs"]
+    assert all("conforming_dofs" not in row for row in plain.iterations[1:-1]) and len(plain.iterations) > 3
+    curve = refine(hos, method="basic", max_dofs=2000, device="cpu", rmse_samples=2000)
+    assert all("conforming_dofs" in row and "rmse" in row for row in curve.iterations)
+    assert curve.iterations[-1]["conforming_dofs"] == plain.iterations[-1]["conforming_dofs"]
