@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,16 +34,17 @@ BUDGET = {2: 10_000, 3: 200_000}
 UNIFORM_LEVEL = {2: 7, 3: 6}  # the first uniform level with at least the budget's DOFs
 
 
-def networks(zoo_dir: Path) -> list[tuple[str, ia.INR, float | None]]:
-    out = []
+def networks(zoo_dir: Path) -> list[tuple[str, Callable[[], tuple[ia.INR, float | None]]]]:
+    """``(name, load)`` of every network; ``load()`` gives ``(INR, time or None)``, training a zoo network
+    the first time it is asked for (so ``--only`` trains nothing it does not run)."""
+    out: list[tuple[str, Callable[[], tuple[ia.INR, float | None]]]] = []
     for net in ZOO:
-        inr, _ = trained(net, zoo_dir, progress=None)
-        out.append((net.name, inr, None))
-    out.append(("hos (reference code)", ia.load_inr(HOS), None))
-    out.append(("sin_corner_2d (embedded)", ia.load_inr(DATA / "sin_corner_2d.pt"), None))
+        out.append((net.name, lambda net=net: (trained(net, zoo_dir, progress=None)[0], None)))
+    out.append(("hos (reference code)", lambda: (ia.load_inr(HOS), None)))
+    out.append(("sin_corner_2d (embedded)", lambda: (ia.load_inr(DATA / "sin_corner_2d.pt"), None)))
     for name in ("ct_compression", "logpile", "lattice_compression", "truss_compression"):
         if (DATA / f"{name}.pt").is_file():
-            out.append((f"{name} (3D, t = 1)", ia.load_inr(DATA / f"{name}.pt"), 1.0))
+            out.append((f"{name} (3D, t = 1)", lambda name=name: (ia.load_inr(DATA / f"{name}.pt"), 1.0)))
     return out
 
 
@@ -121,9 +123,10 @@ def main(argv=None) -> int:
     p.add_argument("--only", help="comma-separated substrings of network names to run")
     args = p.parse_args(argv)
     rows = []
-    for name, inr, t in networks(Path(args.zoo)):
+    for name, load in networks(Path(args.zoo)):
         if args.only and not any(k in name for k in args.only.split(",")):
             continue
+        inr, t = load()
         row = run_network(name, inr, t)
         rows.append(row)
         print(
