@@ -296,7 +296,7 @@ def run_sketch(rows: int, samples: int, seed: int) -> np.ndarray:
     return (torch.randn(rows, samples, generator=gen, dtype=torch.float64) / np.sqrt(rows)).numpy()
 
 
-def sketched_reference_ranks(inr, acts, sketch, eps, cap):
+def sketched_reference_ranks(acts, sketch, eps, cap):
     """Per box and layer, the rank of scipy's pivoted QR of ``sketch @ Z`` at eps, counted up to ``cap``
     (-1 past the first layer that needs more, which ends the box's test), and whether a layer did."""
     boxes = acts[0].shape[0]
@@ -328,6 +328,13 @@ def ct_boxes(n: int, seed: int):
     return lo, lo + size[:, None]
 
 
+def sketched(inr, space, lo, hi, ids, stream, **kw):
+    """:func:`prune_on_boxes` with the sketched ID on boxes of the space's coordinates."""
+    return prune_on_boxes(
+        inr, lo, hi, to_inputs=space.to_inputs, element_ids=ids, stream=stream, id_method="sketch", **kw
+    )
+
+
 def test_sketched_ranks_match_scipy_on_the_sketch(ct_real):
     """The budget strategy's test (sketched ID, rank cap 48) on the real CT INR: every layer's rank is
     that of scipy's column-pivoted QR of the same Gaussian sketch of the activations."""
@@ -336,22 +343,12 @@ def test_sketched_ranks_match_scipy_on_the_sketch(ct_real):
     ids = np.arange(24, dtype=np.uint64) + 7
     stream = SampleStream(3)
     cap = 48
-    res = prune_on_boxes(
-        inr,
-        lo,
-        hi,
-        to_inputs=space.to_inputs,
-        element_ids=ids,
-        stream=stream,
-        error_samples=0,
-        id_method="sketch",
-        rank_cap=cap,
-    )
+    res = sketched(inr, space, lo, hi, ids, stream, error_samples=0, rank_cap=cap)
     pts = stream.points_in_boxes(ids, lo, hi, 256, "id")
     with torch.no_grad():
         _, acts = inr.forward(torch.tensor(space.to_inputs(pts.reshape(-1, 3)), dtype=torch.float32), hidden=True)
     acts = [a.view(24, 256, -1) for a in acts]
-    expected, over = sketched_reference_ranks(inr, acts, run_sketch(cap + pruning.SKETCH_OVERSAMPLE, 256, 3), 1e-3, cap)
+    expected, over = sketched_reference_ranks(acts, run_sketch(cap + pruning.SKETCH_OVERSAMPLE, 256, 3), 1e-3, cap)
     reached = expected >= 0
     assert np.array_equal(res.ranks >= 0, reached), "a box stopped at another layer than the reference"
     same = res.ranks[reached] == expected[reached]
@@ -371,17 +368,7 @@ def test_sketched_id_prunes_like_scipy_on_the_sketch(ct_real):
     lo, hi = lo * 0.2, lo * 0.2 + 0.05  # small boxes: few kept neurons, every layer reached
     ids = np.arange(6, dtype=np.uint64)
     stream = SampleStream(5)
-    res = prune_on_boxes(
-        inr,
-        lo,
-        hi,
-        to_inputs=space.to_inputs,
-        element_ids=ids,
-        stream=stream,
-        error_samples=32,
-        id_method="sketch",
-        max_proportion=0.075,
-    )
+    res = sketched(inr, space, lo, hi, ids, stream, error_samples=32, max_proportion=0.075)
     rows = pruning.budget_exceed_count(0.075, sum(inr.hidden_widths)) + pruning.SKETCH_OVERSAMPLE
     sketch = run_sketch(rows, 256, 5)
     pts = space.to_inputs(stream.points_in_boxes(ids, lo, hi, 256, "id").reshape(-1, 3))
