@@ -132,7 +132,7 @@ class _Scorer:
         self.max_tested = run.settings.max_level if max_tested is None else max_tested
         self.work_budget = None if max_tested is not None else test_work_budget(run)
         self.work = 0.0  # multiply-adds of the tests requested so far (cached ones included)
-        self.per_test = max(1, run.criterion.forwards_per_test()) * run.model.macs_per_point
+        self.per_test = max(1, run.criterion.cost_per_test()) * run.model.macs_per_point
         self.opened_level = -1
         d = run.initial.d
         self.ratio_range = (2.0 ** -(d + 4), 2.0**-d)

@@ -176,6 +176,16 @@ class OptionalCountKind(IntKind):
         return "none" if value is None else str(value)
 
 
+class AutoCountKind(OptionalCountKind):
+    """A positive count or None (chosen by the run); 0 or ``auto`` mean None on the command line, 0 in ParaView."""
+
+    def parse(self, text: str) -> Any:
+        return None if text.strip().lower() == "auto" else super().parse(text)
+
+    def format(self, value: Any) -> str:
+        return "auto" if value is None else str(value)
+
+
 class OptionalFloatKind(FloatKind):
     """A number or None ("not given")."""
 
@@ -671,14 +681,16 @@ class RefinementSettings(_Validated):
         paraview=_PV("Tau", group=GROUP_METHOD),
         methods=("basic",),
     )
-    id_samples: int = parameter(
-        256,
-        "Pruning: points per element for the interpolative decomposition (at least the layer width)",
-        IntKind(),
+    id_samples: int | None = parameter(
+        None,
+        "Pruning: points per element for the interpolative decomposition; 0 = auto: 256 (the paper's; at least "
+        "the layer width), 64 where the test only scores elements (budget strategy with neither T nor P: its "
+        "ranks are capped at 48)",
+        AutoCountKind(),
         symbol="ID_samples",
         cli="--id-samples",
         minimum=1,
-        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(1, 4096)),
+        paraview=_PV("IDSamples", "ID Samples", GROUP_METHOD, range=(0, 4096)),
         methods=("pruning",),
     )
     error_samples: int = parameter(

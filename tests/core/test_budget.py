@@ -166,3 +166,12 @@ def test_conforming_dofs_of_the_final_mesh_and_of_every_round_of_a_curve(hos):
     curve = refine(hos, method="basic", max_dofs=2000, device="cpu", rmse_samples=2000)
     assert all("conforming_dofs" in row and "rmse" in row for row in curve.iterations)
     assert curve.iterations[-1]["conforming_dofs"] == plain.iterations[-1]["conforming_dofs"]
+
+
+def test_auto_id_samples_is_the_run_with_64_given(hos):
+    auto = refine(hos, max_dofs=2000, device="cpu")
+    given = refine(hos, max_dofs=2000, device="cpu", id_samples=64)
+    paper = refine(hos, max_dofs=2000, device="cpu", id_samples=256)
+    assert leaf_set(auto) == leaf_set(given)
+    np.testing.assert_array_equal(np.nan_to_num(auto.scores), np.nan_to_num(given.scores))
+    assert not np.array_equal(np.nan_to_num(auto.scores), np.nan_to_num(paper.scores))  # other samples

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
+from inr_amr_core import criteria, pruning
 from inr_amr_core.criteria import PruningCriterion, RelativeError
 from inr_amr_core.criteria import TestContext as Context  # (not a pytest class)
 from inr_amr_core.domain import SpaceSlice
@@ -41,10 +42,12 @@ def test_batched_pruning_decisions_equal_the_naive_per_element_path(hos, relativ
         lower, _ = tree.leaf_bounds()
         tree = tree.refine(np.flatnonzero(np.all(lower < 0.3, axis=1)))[0]
     leaves = np.arange(tree.n_leaves)
-    batched = PruningCriterion.from_settings(settings).test(context(hos, tree, relative_error), leaves)
+    criterion = PruningCriterion.from_settings(settings)
+    assert criterion.id_samples == 256  # (auto: the paper's)
+    batched = criterion.test(context(hos, tree, relative_error), leaves)
     naive_cls = naive_criterion_class()
     naive = naive_cls(
-        settings.threshold, settings.proportion, settings.eps, settings.id_samples, settings.error_samples
+        settings.threshold, settings.proportion, settings.eps, criterion.id_samples, settings.error_samples
     ).test(context(hos, tree, relative_error), leaves)
     assert tree.n_leaves > 100 and 0 < batched.refine.sum() < tree.n_leaves  # both decisions occur
     np.testing.assert_array_equal(batched.refine, naive.refine)
@@ -52,3 +55,24 @@ def test_batched_pruning_decisions_equal_the_naive_per_element_path(hos, relativ
     np.testing.assert_allclose(
         batched.diagnostics["pruned_error"][exact], naive.diagnostics["pruned_error"][exact], rtol=1e-2, atol=1e-6
     )  # float32 pruned forward vs float64
+
+
+def test_id_samples_auto_is_the_papers_unless_the_test_only_scores():
+    auto = RefinementSettings()  # the budget strategy, no T, no P: the test only scores elements
+    assert auto.id_samples is None
+    assert PruningCriterion.from_settings(auto).id_samples == 64
+    assert PruningCriterion.from_settings(auto.replace(proportion=0.09)).id_samples == 256  # P needs its ranks
+    assert PruningCriterion.from_settings(auto.replace(threshold=0.1)).id_samples == 256
+    assert PruningCriterion.from_settings(auto.replace(exact_diagnostics=True)).id_samples == 256
+    paper = auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)
+    assert PruningCriterion.from_settings(paper).id_samples == 256
+    assert PruningCriterion.from_settings(auto.replace(id_samples=100)).id_samples == 100  # given: kept
+    # its ranks resolve the score's cap: a 64-row sketch of 48 + 10 rows, ranks up to 48
+    assert PruningCriterion.from_settings(auto).id_samples >= criteria.BUDGET_RANK_CAP + pruning.SKETCH_OVERSAMPLE
+
+
+def test_a_test_costs_at_least_a_paper_sized_one_in_the_work_budget():
+    scoring = PruningCriterion.from_settings(RefinementSettings())
+    assert scoring.forwards_per_test() == 64 and scoring.cost_per_test() == 256
+    big = PruningCriterion.from_settings(RefinementSettings(id_samples=512))
+    assert big.cost_per_test() == big.forwards_per_test() == 512

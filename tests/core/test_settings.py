@@ -55,6 +55,9 @@ def test_command_line_text_parses_to_the_same_values():
     assert spec("bounds").kind.parse("0,1,-1,1") == ((0.0, 1.0), (-1.0, 1.0))
     assert spec("space_inputs").kind.parse("x,t") == ("x", "t")
     assert spec("max_dofs").kind.parse("0") is None and spec("max_dofs").kind.parse("10_000") == 10_000
+    ids = spec("id_samples").kind
+    assert ids.parse("auto") is None and ids.parse("0") is None and ids.parse("128") == 128
+    assert ids.format(None) == "auto" and ids.to_paraview(None) == [0]
 
 
 def test_errors_name_the_parameter_the_value_and_what_is_expected():
