@@ -279,7 +279,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         for m, res in comparison.results.items():
-            print(f"\n{m}: {make_criterion(res.settings).describe()}, {res.settings.strategy} strategy")
+            print(f"\n{m}: {make_criterion(res.settings, res.tree.d).describe()}, {res.settings.strategy} strategy")
             _iteration_table(res.iterations)
     # every method on the same budget, side by side
     print(f"\n{'method':>8} {'stop':>15} {'leaves':>9} {'DOFs':>9} {'RMSE':>10} {'seconds':>8}")

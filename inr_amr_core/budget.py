@@ -134,6 +134,9 @@ class _Scorer:
         self.work = 0.0  # multiply-adds of the tests requested so far (cached ones included)
         self.per_test = max(1, run.criterion.cost_per_test()) * run.model.macs_per_point
         self.opened_level = -1
+        # the initial mesh's elements have no tested ancestor to predict them from: always tested
+        self.initial_level = int(run.initial.levels.max()) if run.initial.n_leaves else 0
+        self.max_tested = max(self.max_tested, self.initial_level)
         d = run.initial.d
         self.ratio_range = (2.0 ** -(d + 4), 2.0**-d)
         self.tests = 0
@@ -266,7 +269,7 @@ class _Scorer:
             cost = sel.size * self.per_test
             opened = lvl <= self.opened_level
             limit = 2 * self.work_budget if opened else self.work_budget
-            if lvl > self.max_tested or self.work + cost > limit:
+            if lvl > self.initial_level and (lvl > self.max_tested or self.work + cost > limit):
                 self.max_tested = min(self.max_tested, int(lvl) - 1)
                 break
             self.work += cost

@@ -47,6 +47,7 @@ __all__ = [
     "RelativeError",
     "TestContext",
     "UniformCriterion",
+    "auto_id_samples",
     "make_criterion",
 ]
 
@@ -55,13 +56,30 @@ REFERENCE_SHIFT = 5.0
 #: neurons per layer the budget strategy's Pruning score resolves (it saturates there): its sketched ID needs
 #: only a few more rows than that
 BUDGET_RANK_CAP = 48
-#: ID samples of a test that only scores (``id_samples`` auto): enough rows to resolve every rank up to
-#: the cap with the sketch's oversampling. Measured against 256 on the CT INR and the log pile (50,000
-#: DOFs, the same elements tested): the first step 1.3-1.5x and the next 1.3-1.6x faster, RMSE within
-#: 1.3% either way (docs/results.md)
+#: ID samples of a 3D (or higher) test that only scores (``id_samples`` auto): enough rows to resolve every
+#: rank up to the cap with the sketch's oversampling (docs/results.md, "Fewer ID samples")
 BUDGET_ID_SAMPLES = 64
 #: ID samples of the paper's test (``id_samples`` auto otherwise)
 PAPER_ID_SAMPLES = 256
+
+
+def auto_id_samples(settings: RefinementSettings, dim: int | None) -> int:
+    """The ID samples of ``id_samples`` auto: 64 where a budget test only scores elements of 3 or more
+    dimensions, else the paper's 256.
+
+    Why the dimension: a 3D budget tests elements down to about a level above the budget's uniform
+    level and predicts the deeper ones, so its order rests on coarse elements' ranks, and 64 samples
+    kept the RMSE within 1.3% of 256 (CT INR and log pile, 50,000 DOFs) at 1.3-1.5x less time; a 2D
+    budget tests every element it orders, and 64 samples' rank noise moved the sweep's RMSE by -18% to
+    +49% (and put relu_w64_d2 below its goal). P or T need ranks beyond the cap, so the paper's count.
+    """
+    scores_only = (
+        settings.strategy == "budget"
+        and settings.threshold is None
+        and settings.proportion is None
+        and not settings.exact_diagnostics
+    )
+    return BUDGET_ID_SAMPLES if scores_only and dim is not None and dim >= 3 else PAPER_ID_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -176,8 +194,8 @@ class Criterion:
         return 2.0 ** -(d + 4)
 
     @classmethod
-    def from_settings(cls, settings: RefinementSettings) -> Criterion:
-        """The criterion configured by a run's settings."""
+    def from_settings(cls, settings: RefinementSettings, dim: int | None = None) -> Criterion:
+        """The criterion configured by a run's settings (``dim``: the refined inputs, where known)."""
         raise NotImplementedError
 
     def forwards_per_test(self) -> int:
@@ -201,7 +219,7 @@ class UniformCriterion(Criterion):
     name = "uniform"
 
     @classmethod
-    def from_settings(cls, settings: RefinementSettings) -> UniformCriterion:
+    def from_settings(cls, settings: RefinementSettings, dim: int | None = None) -> UniformCriterion:
         return cls()
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
@@ -237,7 +255,7 @@ class BasicCriterion(Criterion):
             raise ValueError(f"error_samples must be >= 1, got {self.error_samples}")
 
     @classmethod
-    def from_settings(cls, settings: RefinementSettings) -> BasicCriterion:
+    def from_settings(cls, settings: RefinementSettings, dim: int | None = None) -> BasicCriterion:
         return cls(tau=settings.tau, error_samples=settings.error_samples)
 
     def forwards_per_test(self) -> int:
@@ -322,16 +340,12 @@ class PruningCriterion(Criterion):
             raise ValueError("id_samples and error_samples must be >= 1")
 
     @classmethod
-    def from_settings(cls, settings: RefinementSettings) -> PruningCriterion:
-        id_samples = settings.id_samples
-        if id_samples is None:  # auto
-            scores_only = settings.strategy == "budget" and settings.threshold is None and settings.proportion is None
-            id_samples = BUDGET_ID_SAMPLES if scores_only and not settings.exact_diagnostics else PAPER_ID_SAMPLES
+    def from_settings(cls, settings: RefinementSettings, dim: int | None = None) -> PruningCriterion:
         return cls(
             threshold=settings.threshold,
             proportion=settings.proportion,
             eps=settings.eps,
-            id_samples=id_samples,
+            id_samples=auto_id_samples(settings, dim) if settings.id_samples is None else settings.id_samples,
             error_samples=settings.error_samples,
             exact_diagnostics=settings.exact_diagnostics,
             id_method=settings.id_method,
@@ -461,6 +475,6 @@ CRITERIA: dict[str, type[Criterion]] = {
 }
 
 
-def make_criterion(settings: RefinementSettings) -> Criterion:
-    """The criterion of ``settings.method``, configured by ``settings``."""
-    return CRITERIA[settings.method].from_settings(settings)
+def make_criterion(settings: RefinementSettings, dim: int | None = None) -> Criterion:
+    """The criterion of ``settings.method``, configured by ``settings`` (``dim``: the refined inputs)."""
+    return CRITERIA[settings.method].from_settings(settings, dim)

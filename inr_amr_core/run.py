@@ -218,7 +218,7 @@ def prepare_run(
         raise SettingsError(
             f"uniform_refinements ({settings.uniform_refinements}) is deeper than the deepest level {key_level}"
         )
-    criterion = make_criterion(settings)
+    criterion = make_criterion(settings, d)
     tree = LinearTree(root_grid, space.bounds)
     max_dofs, max_leaves = settings.max_dofs, settings.max_leaves
     if roots is not None:

@@ -684,8 +684,8 @@ class RefinementSettings(_Validated):
     id_samples: int | None = parameter(
         None,
         "Pruning: points per element for the interpolative decomposition; 0 = auto: 256 (the paper's; at least "
-        "the layer width), 64 where the test only scores elements (budget strategy with neither T nor P: its "
-        "ranks are capped at 48)",
+        "the layer width), 64 where the test only scores elements of 3 or more dimensions (budget strategy "
+        "with neither T nor P: its ranks are capped at 48)",
         AutoCountKind(),
         symbol="ID_samples",
         cli="--id-samples",
@@ -749,9 +749,9 @@ class RefinementSettings(_Validated):
     )
     max_tested_level: int | None = parameter(
         None,
-        "budget strategy: the deepest level whose elements are tested; deeper ones take the score their "
-        "tested ancestor predicts (its own decay from its parent); 0 = auto: one level above the uniform "
-        "level the budget affords",
+        "budget strategy: the deepest level whose elements are tested (the initial mesh's always are); deeper "
+        "ones take the score their tested ancestor predicts (its own decay from its parent); 0 = auto: one "
+        "level above the uniform level the budget affords",
         OptionalCountKind(),
         cli="--max-tested-level",
         minimum=1,

@@ -168,10 +168,29 @@ def test_conforming_dofs_of_the_final_mesh_and_of_every_round_of_a_curve(hos):
     assert curve.iterations[-1]["conforming_dofs"] == plain.iterations[-1]["conforming_dofs"]
 
 
-def test_auto_id_samples_is_the_run_with_64_given(hos):
-    auto = refine(hos, max_dofs=2000, device="cpu")
-    given = refine(hos, max_dofs=2000, device="cpu", id_samples=64)
-    paper = refine(hos, max_dofs=2000, device="cpu", id_samples=256)
+def test_auto_id_samples_is_the_run_with_64_given_in_3d_and_256_in_2d(hos, ct_path):
+    from inr_amr_core import load_inr
+
+    ct = load_inr(ct_path)
+    kw = dict(max_dofs=1200, device="cpu", uniform_refinements=2, time=0.0)
+    auto, given, paper = (refine(ct, **kw, id_samples=n) for n in (None, 64, 256))
     assert leaf_set(auto) == leaf_set(given)
     np.testing.assert_array_equal(np.nan_to_num(auto.scores), np.nan_to_num(given.scores))
     assert not np.array_equal(np.nan_to_num(auto.scores), np.nan_to_num(paper.scores))  # other samples
+    flat = refine(hos, max_dofs=2000, device="cpu")
+    np.testing.assert_array_equal(
+        np.nan_to_num(flat.scores), np.nan_to_num(refine(hos, max_dofs=2000, device="cpu", id_samples=256).scores)
+    )
+
+
+def test_the_initial_mesh_is_tested_whatever_the_work_budget_or_max_tested_level(hos, ct_path):
+    """Its elements have no tested ancestor to predict their scores from (both runs used to raise)."""
+    from inr_amr_core import load_inr
+
+    shallow = refine(hos, max_dofs=2000, device="cpu", max_tested_level=1)  # above the initial level 2
+    assert shallow.max_tested_level == 2 and shallow.dofs <= 2000
+    tested = refine(hos, max_dofs=2000, device="cpu", max_tested_level=2)
+    assert leaf_set(shallow) == leaf_set(tested)
+    # a budget whose work allows fewer tests than the initial mesh's 64 elements (3D, 1,200 DOFs)
+    small = refine(load_inr(ct_path), max_dofs=1200, device="cpu", uniform_refinements=2, time=0.0)
+    assert small.dofs <= 1200 and sum(r["tested"] for r in small.iterations) >= 64

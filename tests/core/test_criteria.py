@@ -57,22 +57,26 @@ def test_batched_pruning_decisions_equal_the_naive_per_element_path(hos, relativ
     )  # float32 pruned forward vs float64
 
 
-def test_id_samples_auto_is_the_papers_unless_the_test_only_scores():
+def test_id_samples_auto_is_the_papers_unless_a_3d_test_only_scores():
     auto = RefinementSettings()  # the budget strategy, no T, no P: the test only scores elements
     assert auto.id_samples is None
-    assert PruningCriterion.from_settings(auto).id_samples == 64
-    assert PruningCriterion.from_settings(auto.replace(proportion=0.09)).id_samples == 256  # P needs its ranks
-    assert PruningCriterion.from_settings(auto.replace(threshold=0.1)).id_samples == 256
-    assert PruningCriterion.from_settings(auto.replace(exact_diagnostics=True)).id_samples == 256
-    paper = auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)
-    assert PruningCriterion.from_settings(paper).id_samples == 256
-    assert PruningCriterion.from_settings(auto.replace(id_samples=100)).id_samples == 100  # given: kept
+
+    def ids(settings, dim=3):
+        return PruningCriterion.from_settings(settings, dim).id_samples
+
+    assert ids(auto) == 64 and ids(auto, 4) == 64
+    assert ids(auto, 2) == 256 and ids(auto, None) == 256  # 2D: every element is tested, ranks need the samples
+    assert ids(auto.replace(proportion=0.09)) == 256  # P needs ranks beyond the cap
+    assert ids(auto.replace(threshold=0.1)) == 256
+    assert ids(auto.replace(exact_diagnostics=True)) == 256
+    assert ids(auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)) == 256
+    assert ids(auto.replace(id_samples=100)) == 100 and ids(auto.replace(id_samples=100), 2) == 100  # given: kept
     # its ranks resolve the score's cap: a 64-row sketch of 48 + 10 rows, ranks up to 48
-    assert PruningCriterion.from_settings(auto).id_samples >= criteria.BUDGET_RANK_CAP + pruning.SKETCH_OVERSAMPLE
+    assert ids(auto) >= criteria.BUDGET_RANK_CAP + pruning.SKETCH_OVERSAMPLE
 
 
 def test_a_test_costs_at_least_a_paper_sized_one_in_the_work_budget():
-    scoring = PruningCriterion.from_settings(RefinementSettings())
+    scoring = PruningCriterion.from_settings(RefinementSettings(), 3)
     assert scoring.forwards_per_test() == 64 and scoring.cost_per_test() == 256
-    big = PruningCriterion.from_settings(RefinementSettings(id_samples=512))
+    big = PruningCriterion.from_settings(RefinementSettings(id_samples=512), 3)
     assert big.cost_per_test() == big.forwards_per_test() == 512
