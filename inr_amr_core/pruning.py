@@ -168,32 +168,44 @@ def interpolative_decomposition(
 
 
 def pivoted_cholesky(
-    grams: torch.Tensor,
+    grams: torch.Tensor | None,
     max_steps: int,
     eps: float,
     max_rank: torch.Tensor | int | None = None,
     with_interpolation: bool = True,
     workspace: Workspace | None = None,
+    factor: torch.Tensor | None = None,
 ) -> IDResult:
-    """The interpolative decompositions of matrices ``Z_b`` given only their Gram matrices.
+    """The interpolative decompositions of matrices ``Z_b`` given their Gram matrices, or the matrices.
 
     Parameters
     ----------
-    grams : torch.Tensor
+    grams : torch.Tensor or None
         ``(B, w, w)`` float64 ``Z_b^T Z_b`` (left unchanged).
     max_steps : int
         Upper bound of the rank, ``min(rows, w)`` of the ``Z_b``.
     eps, max_rank, with_interpolation, workspace
         As in :func:`interpolative_decomposition`.
+    factor : torch.Tensor, optional
+        ``(B, m, w)`` float64 ``Z_b`` themselves, instead of ``grams``: each step forms only the Gram
+        row it needs, ``Z_b^T z_p`` (``m w`` multiply-adds instead of the whole Gram matrix's ``m w^2``;
+        for short matrices, the sketches, the cheaper way when the rank stays well below ``w``).
 
     Returns
     -------
     IDResult
     """
-    f64 = grams.dtype
-    bsz, w, _ = grams.shape
-    dev = grams.device
-    diag = torch.diagonal(grams, dim1=1, dim2=2).clone()
+    if factor is not None:
+        f64 = factor.dtype
+        bsz, _, w = factor.shape
+        dev = factor.device
+        diag = (factor * factor).sum(dim=1)
+    else:
+        assert grams is not None
+        f64 = grams.dtype
+        bsz, w, _ = grams.shape
+        dev = grams.device
+        diag = torch.diagonal(grams, dim1=1, dim2=2).clone()
     ws = workspace or Workspace(dev)
     kmax_all = min(max_steps, w)
     if max_rank is None:
@@ -245,7 +257,14 @@ def pivoted_cholesky(
             boxes, resid, used, cap, thresh = boxes[keep], resid[keep], used[keep], cap[keep], thresh[keep]
             pivots, r_diag, rank = pivots[keep], r_diag[keep], rank[keep]
             capped, active, val, p = capped[keep], active[keep], val[keep], p[keep]
-        grow = grams[boxes, p, :]  # (boxes, w): G[p, :]
+            if factor is not None:
+                factor = factor[keep]
+        if factor is not None:  # G[p, :] = z_p^T Z
+            z_p = factor.gather(2, p[:, None, None].expand(-1, factor.shape[1], 1)).transpose(1, 2)
+            grow = torch.bmm(z_p, factor).squeeze(1)
+        else:
+            assert grams is not None
+            grow = grams[boxes, p, :]  # (boxes, w): G[p, :]
         if j:
             prev = r_rows[:, :j, :]
             coef = prev.gather(2, p[:, None, None].expand(-1, j, 1)).transpose(1, 2)  # (B, 1, j): R[:j, p]
@@ -378,20 +397,24 @@ class _LiveNeurons:
         ws: Workspace,
         sketch: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Activations and the float64 Gram matrices that pivoting needs, ``block`` boxes at a time.
+        """Activations and what pivoting needs in float64, ``block`` boxes at a time.
 
         ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations.
-        Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the Gram matrices
-        ``Y^T Y`` of the sketches ``Y = sketch @ Z``, ``s`` rows instead of ``samples``. On the CPU,
-        blocks small enough to stay in cache keep the copies and the products from going out to main
-        memory. Returns ``(activations (rows, k), columns or None, grams (boxes, k, k))``.
+        Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the sketches
+        ``Y = sketch @ Z`` themselves, ``s`` rows instead of ``samples`` (pivoting forms the few Gram
+        rows it needs from them). On the CPU, blocks small enough to stay in cache keep the copies and
+        the products from going out to main memory. Returns ``(activations (rows, k), columns or None,
+        grams (boxes, k, k) or sketches (boxes, s, k))``.
         """
         nbox = h.shape[0] // samples
         while True:
             lw = self.weights(layer, in_cols)
             width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
-            grams = ws.get("grams", (nbox, width, width), torch.float64)
+            if sketch is not None:
+                grams = ws.get("sketch64", (nbox, sketch.shape[0], width), torch.float64)
+            else:
+                grams = ws.get("grams", (nbox, width, width), torch.float64)
             for s in range(0, nbox, block):
                 e = min(nbox, s + block)
                 rows = slice(s * samples, e * samples)
@@ -400,13 +423,10 @@ class _LiveNeurons:
                 z = out[rows].view(e - s, samples, width)
                 if sketch is not None:
                     # float32 products of the float32 activations (each box's one GEMM of the same shape
-                    # whatever the block or chunk, so its bits do not depend on them: tested), then the
-                    # sketch's Gram matrix in float64
+                    # whatever the block or chunk, so its bits do not depend on them: tested), kept in float64
                     y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
                     torch.matmul(sketch, z, out=y32)
-                    y = ws.get("sketch64", (e - s, sketch.shape[0], width), torch.float64)
-                    y.copy_(y32)
-                    torch.bmm(y.transpose(1, 2), y, out=grams[s:e])
+                    grams[s:e].copy_(y32)
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
@@ -632,8 +652,10 @@ def prune_on_boxes(
         rows_needed = min(id_samples, int(budget) + int(oversample))
         if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
             sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
-    # activations (float32, two layers), Gram matrices and R rows; on a GPU the float64 copy too
-    per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * wmax * wmax * 8
+    # activations (float32, two layers), Gram matrices (sketched: the sketches) and R rows; on a GPU the
+    # float64 copy too
+    pivot_rows = wmax if sketch is None else sketch.shape[0]
+    per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * pivot_rows * wmax * 8
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
     cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
     # chunks bounded by the memory limit, and kept small enough (~64 MB) that buffers are reused
@@ -685,7 +707,12 @@ def prune_on_boxes(
                 if layer_rank is not None:
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
-                res = pivoted_cholesky(grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                if sketch is None:
+                    res = pivoted_cholesky(grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                else:
+                    res = pivoted_cholesky(
+                        None, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=grams
+                    )
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank
