@@ -412,9 +412,9 @@ class _LiveNeurons:
             width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
             if sketch is not None:
-                grams = ws.get("sketch64", (nbox, sketch.shape[0], width), torch.float64)
+                pivot_data = ws.get("sketch64", (nbox, sketch.shape[0], width), torch.float64)
             else:
-                grams = ws.get("grams", (nbox, width, width), torch.float64)
+                pivot_data = ws.get("grams", (nbox, width, width), torch.float64)
             for s in range(0, nbox, block):
                 e = min(nbox, s + block)
                 rows = slice(s * samples, e * samples)
@@ -426,14 +426,14 @@ class _LiveNeurons:
                     # whatever the block or chunk, so its bits do not depend on them: tested), kept in float64
                     y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
                     torch.matmul(sketch, z, out=y32)
-                    grams[s:e].copy_(y32)
+                    pivot_data[s:e].copy_(y32)
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
                 z64t.copy_(z.transpose(1, 2))
-                torch.bmm(z64t, z64t.transpose(1, 2), out=grams[s:e])  # exact products of float32 numbers
+                torch.bmm(z64t, z64t.transpose(1, 2), out=pivot_data[s:e])  # exact products of float32 numbers
             else:
-                return out, lw.cols, grams
+                return out, lw.cols, pivot_data
 
 
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
@@ -698,7 +698,7 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, grams = live.layer(l, h, in_cols, id_samples, block, ws, sketch)
+                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
@@ -708,10 +708,10 @@ def prune_on_boxes(
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
                 if sketch is None:
-                    res = pivoted_cholesky(grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
+                    res = pivoted_cholesky(pivot_data, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
                 else:
                     res = pivoted_cholesky(
-                        None, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=grams
+                        None, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=pivot_data
                     )
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
