@@ -15,6 +15,8 @@ from typing import Literal, overload
 import numpy as np
 import torch
 
+from .tuning import remember, remembered
+
 __all__ = [
     "INR",
     "SUPPORTED_ACTIVATIONS",
@@ -219,9 +221,10 @@ def _architecture_key(inr: INR) -> tuple:
 def fastest_chunk(inr: INR) -> int:
     """The chunk size at which ``inr``'s architecture evaluates fastest on its device.
 
-    Measured once per process and architecture (about 0.2 s for the CT network: each candidate
+    Measured once per machine and architecture (about 0.2-0.7 s for the CT network: each candidate
     forwards 4,096 random points, best of two) and remembered in a process-wide table keyed by the
-    device and the layer shapes, like a BLAS autotuner; nothing is stored on the INR. Small
+    device and the layer shapes, like a BLAS autotuner, and across processes in the cache folder
+    (:mod:`inr_amr_core.tuning`); nothing is stored on the INR. Small
     batches run faster than large ones on a CPU (the activations stay in cache): for the 5 x 256 CT
     network, 1,024 points run about three times faster than 65,536.
     """
@@ -229,6 +232,10 @@ def fastest_chunk(inr: INR) -> int:
     key = _architecture_key(inr)
     if key in _FASTEST_CHUNK:
         return _FASTEST_CHUNK[key]
+    known = remembered("chunk", key)
+    if known is not None:
+        _FASTEST_CHUNK[key] = known
+        return known
     candidates = _CHUNK_CANDIDATES.get(dev.type, _CHUNK_CANDIDATES["cpu"])
     gen = torch.Generator().manual_seed(0)
     best, best_rate = candidates[0], 0.0
@@ -238,6 +245,7 @@ def fastest_chunk(inr: INR) -> int:
         if rate > best_rate:
             best, best_rate = c, rate
     _FASTEST_CHUNK[key] = best
+    remember("chunk", key, best)
     return best
 
 
@@ -270,9 +278,10 @@ def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
     and torch's thread pool then runs on that runtime, whose workers spin while they wait: measured
     on a 2-core machine in pvbatch, a forward pass of the CT network with 2 threads took 3x as long
     as with 1 (unless ``OMP_WAIT_POLICY=PASSIVE`` was set before ParaView started, which
-    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per process and
-    architecture (like :func:`fastest_chunk`): ``repeats`` timed passes of 8,192 random points at
-    each count, the best of each kept; a later call for the same architecture only sets the count.
+    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per machine and
+    architecture (like :func:`fastest_chunk`, remembered across processes the same way): ``repeats``
+    timed passes of 8,192 random points at each count, the best of each kept; a later call for the
+    same architecture only sets the count.
     The thread count changes the speed only: every count gives the same values on this project's
     CPUs (the chunk candidates' note), so never the mesh. The ParaView reader calls it; plain Python
     and the CLI leave torch's threads as the user set them.
@@ -284,7 +293,11 @@ def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
     default = _DEFAULT_CPU_THREADS[0]
     key = _architecture_key(inr)
     if key not in _CPU_THREADS_CHOSEN:
-        _CPU_THREADS_CHOSEN[key] = default if default <= 1 else _measure_threads(inr, (default, 1), repeats)
+        known = remembered("threads", (key, default))
+        if known is None:
+            known = default if default <= 1 else _measure_threads(inr, (default, 1), repeats)
+            remember("threads", (key, default), known)
+        _CPU_THREADS_CHOSEN[key] = known
     chosen = _CPU_THREADS_CHOSEN[key]
     if torch.get_num_threads() != chosen:  # (called on every pipeline update: usually nothing to do)
         torch.set_num_threads(chosen)

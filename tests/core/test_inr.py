@@ -8,6 +8,7 @@ import torch
 
 from helpers import ct_like_inr
 from inr_amr_core import inr as inr_module
+from inr_amr_core import tuning
 
 
 @pytest.fixture
@@ -53,6 +54,7 @@ def test_fastest_cpu_threads_chooses_the_faster_count(restore_threads, monkeypat
     assert inr_module.fastest_cpu_threads(model, repeats=2) == 1
     assert torch.get_num_threads() == 1
     monkeypatch.setattr(inr_module, "_CPU_THREADS_CHOSEN", {})
+    tuning.tuning_file().unlink()  # (another machine: nothing remembered)
     steps.update({2: 1.0, 1: 5.0})
     torch.set_num_threads(2)
     assert inr_module.fastest_cpu_threads(model, repeats=2) == 2
@@ -72,3 +74,58 @@ def test_each_architecture_gets_its_own_thread_count(restore_threads, monkeypatc
     assert inr_module.fastest_cpu_threads(small) == 1 and torch.get_num_threads() == 1
     assert inr_module.fastest_cpu_threads(large) == 2 and torch.get_num_threads() == 2  # measured against 2, not 1
     assert inr_module.fastest_cpu_threads(small) == 1 and torch.get_num_threads() == 1
+
+
+def _forget_in_process(monkeypatch):
+    monkeypatch.setattr(inr_module, "_FASTEST_CHUNK", {})
+    monkeypatch.setattr(inr_module, "_CPU_THREADS_CHOSEN", {})
+
+
+def test_speed_choices_are_remembered_across_processes(restore_threads, monkeypatch):
+    torch.set_num_threads(2)
+    _forget_in_process(monkeypatch)
+    model = ct_like_inr(width=16, layers=2, features=8)
+    chunk = inr_module.fastest_chunk(model)
+    threads = inr_module.fastest_cpu_threads(model, repeats=1)
+    assert tuning.tuning_file().is_file()
+    # a new process: nothing in memory, and measuring would fail
+    _forget_in_process(monkeypatch)
+    monkeypatch.setattr(inr_module, "_best_forward_seconds", None)
+    monkeypatch.setattr(inr_module, "_measure_threads", None)
+    torch.set_num_threads(2)
+    assert inr_module.fastest_chunk(model) == chunk
+    assert inr_module.fastest_cpu_threads(model) == threads and torch.get_num_threads() == threads
+    # another architecture is measured (and fails here: nothing was remembered for it)
+    with pytest.raises(TypeError):
+        inr_module.fastest_chunk(ct_like_inr(width=32, layers=2, features=8))
+
+
+def test_remembered_choices_depend_on_their_context(monkeypatch):
+    tuning.remember("chunk", ["cpu", 4], 2048)
+    assert tuning.remembered("chunk", ["cpu", 4]) == 2048
+    assert tuning.remembered("chunk", ["cpu", 5]) is None and tuning.remembered("threads", ["cpu", 4]) is None
+    monkeypatch.setitem(__import__("sys").modules, "paraview", object())  # inside ParaView: another runtime
+    assert tuning.remembered("chunk", ["cpu", 4]) is None
+
+
+def test_an_unreadable_tuning_file_is_measured_again_and_rewritten(monkeypatch):
+    path = tuning.tuning_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for junk in ("{not json", "[1, 2]", '{"x": "y"}'):
+        path.write_text(junk)
+        assert tuning.remembered("chunk", ["cpu", 4]) is None
+    tuning.remember("chunk", ["cpu", 4], 512)
+    assert tuning.remembered("chunk", ["cpu", 4]) == 512
+    _forget_in_process(monkeypatch)
+    path.write_text("{not json")
+    model = ct_like_inr(width=16, layers=2, features=8)
+    assert inr_module.fastest_chunk(model) in inr_module._CHUNK_CANDIDATES["cpu"]
+
+
+def test_nothing_is_remembered_with_the_cache_off(monkeypatch):
+    monkeypatch.setenv("INR_AMR_CACHE", "off")
+    assert tuning.tuning_file() is None
+    tuning.remember("chunk", ["cpu", 4], 512)
+    assert tuning.remembered("chunk", ["cpu", 4]) is None
+    _forget_in_process(monkeypatch)
+    assert inr_module.fastest_chunk(ct_like_inr(width=16, layers=2, features=8)) > 0
