@@ -24,7 +24,7 @@ Basic uses ``mean|f - g| * mean(1 / |f|)`` and refines when ``>= tau``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -47,7 +47,6 @@ __all__ = [
     "RelativeError",
     "TestContext",
     "UniformCriterion",
-    "auto_id_samples",
     "make_criterion",
 ]
 
@@ -61,25 +60,6 @@ BUDGET_RANK_CAP = 48
 BUDGET_ID_SAMPLES = 64
 #: ID samples of the paper's test (``id_samples`` auto otherwise)
 PAPER_ID_SAMPLES = 256
-
-
-def auto_id_samples(settings: RefinementSettings, dim: int | None) -> int:
-    """The ID samples of ``id_samples`` auto: 64 where a budget test only scores elements of 3 or more
-    dimensions, else the paper's 256.
-
-    Why the dimension: a 3D budget tests elements down to about a level above the budget's uniform
-    level and predicts the deeper ones, so its order rests on coarse elements' ranks, and 64 samples
-    kept the RMSE within 1.3% of 256 (CT INR and log pile, 50,000 DOFs) at 1.3-1.5x less time; a 2D
-    budget tests every element it orders, and 64 samples' rank noise moved the sweep's RMSE by -18% to
-    +49% (and put relu_w64_d2 below its goal). P or T need ranks beyond the cap, so the paper's count.
-    """
-    scores_only = (
-        settings.strategy == "budget"
-        and settings.threshold is None
-        and settings.proportion is None
-        and not settings.exact_diagnostics
-    )
-    return BUDGET_ID_SAMPLES if scores_only and dim is not None and dim >= 3 else PAPER_ID_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -341,16 +321,29 @@ class PruningCriterion(Criterion):
 
     @classmethod
     def from_settings(cls, settings: RefinementSettings, dim: int | None = None) -> PruningCriterion:
-        return cls(
+        """The criterion of ``settings``; ``id_samples`` auto is 64 where a budget test only scores
+        elements of 3 or more dimensions, else the paper's 256.
+
+        Why the dimension: a 3D budget tests elements down to about a level above the budget's uniform
+        level and predicts the deeper ones, so its order rests on coarse elements' ranks, and 64 samples
+        kept the RMSE within 1.3% of 256 (CT INR and log pile, 50,000 DOFs) at 1.3-1.5x less time; a 2D
+        budget tests every element it orders, and 64 samples' rank noise moved the sweep's RMSE by -18%
+        to +49% (and put relu_w64_d2 below its goal). P or T need ranks beyond the cap: the paper's count.
+        """
+        criterion = cls(
             threshold=settings.threshold,
             proportion=settings.proportion,
             eps=settings.eps,
-            id_samples=auto_id_samples(settings, dim) if settings.id_samples is None else settings.id_samples,
+            id_samples=PAPER_ID_SAMPLES if settings.id_samples is None else settings.id_samples,
             error_samples=settings.error_samples,
             exact_diagnostics=settings.exact_diagnostics,
             id_method=settings.id_method,
             sequential=settings.sequential_tests,
         )
+        scores_3d = settings.strategy == "budget" and criterion.scoring_only and dim is not None and dim >= 3
+        if settings.id_samples is None and scores_3d:
+            return replace(criterion, id_samples=BUDGET_ID_SAMPLES)
+        return criterion
 
     def describe(self) -> str:
         def show(v: float | None) -> str:

@@ -707,12 +707,10 @@ def prune_on_boxes(
                 if layer_rank is not None:
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
-                if sketch is None:
-                    res = pivoted_cholesky(pivot_data, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws)
-                else:
-                    res = pivoted_cholesky(
-                        None, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=pivot_data
-                    )
+                grams, factor = (pivot_data, None) if sketch is None else (None, pivot_data)
+                res = pivoted_cholesky(
+                    grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=factor
+                )
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
                 kept[a_idx] += res.rank
