@@ -33,6 +33,17 @@ SCREEN = "1280x1024x24"
 """Default screen of the server: width x height x depth."""
 
 
+def _server_environment() -> dict[str, str]:
+    """This environment without the torch library a ParaView launcher preloads (the X server needs none)."""
+    env = dict(os.environ)
+    kept = [p for p in env.get("LD_PRELOAD", "").split(":") if p and not p.endswith("libtorch_cpu.so")]
+    if kept:
+        env["LD_PRELOAD"] = ":".join(kept)
+    else:
+        env.pop("LD_PRELOAD", None)
+    return env
+
+
 def _read_display_number(fd: int, server: subprocess.Popen[bytes], timeout: float) -> str | None:
     """The number Xvfb writes to ``fd`` when it is ready, or None if it exits or times out first."""
     deadline = time.monotonic() + timeout
@@ -98,6 +109,7 @@ def virtual_display(screen: str = SCREEN, *, timeout: float = 30.0, attempts: in
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
+                    env=_server_environment(),
                 )
             finally:
                 os.close(write_fd)

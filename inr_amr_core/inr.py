@@ -274,11 +274,11 @@ _DEFAULT_CPU_THREADS: list[int] = []
 def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
     """Set torch's CPU thread count to the faster for ``inr`` of torch's default and one thread; return it.
 
-    Inside ParaView (pvbatch, pvpython, the GUI) the system's OpenMP runtime is loaded before torch,
-    and torch's thread pool then runs on that runtime, whose workers spin while they wait: measured
-    on a 2-core machine in pvbatch, a forward pass of the CT network with 2 threads took 3x as long
-    as with 1 (unless ``OMP_WAIT_POLICY=PASSIVE`` was set before ParaView started, which
-    ``inr-amr paraview|pvpython|pvbatch`` do). So a ParaView front end measures once per machine and
+    Inside a ParaView started without the launcher (a bare ``paraview`` with Load Plugin), torch's
+    matrix products run on the system BLAS that ParaView links, whose own spinning threads compete
+    with torch's: measured on a 2-core machine, a forward pass of the CT network with 2 threads took
+    3x as long as with 1 (``inr-amr paraview|pvpython|pvbatch`` preload torch's library instead, and
+    2 threads win: :func:`inr_amr_apps.launch.torch_cpu_library`). So a ParaView front end measures once per machine and
     architecture (like :func:`fastest_chunk`, remembered across processes the same way): ``repeats``
     timed passes of 8,192 random points at each count, the best of each kept; a later call for the
     same architecture only sets the count.

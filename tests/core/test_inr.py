@@ -60,13 +60,6 @@ def test_fastest_cpu_threads_chooses_the_faster_count(restore_threads, monkeypat
     assert inr_module.fastest_cpu_threads(model, repeats=2) == 2
 
 
-def test_paraview_processes_wait_passively_unless_told_otherwise():
-    from inr_amr_apps.launch import paraview_environment
-
-    assert paraview_environment({})["OMP_WAIT_POLICY"] == "PASSIVE"
-    assert paraview_environment({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
-
-
 def test_each_architecture_gets_its_own_thread_count(restore_threads, monkeypatch):
     small, large = ct_like_inr(width=16, layers=2, features=8), ct_like_inr(width=64, layers=3, features=16)
     choice = {16: 1, 64: 2}  # what a measurement would find for each network's width

@@ -255,3 +255,37 @@ open({str(tmp_path / "shown")!r}, "w").close()
         proc = run([INR_AMR, "pvbatch", script])
         assert (tmp_path / "shown").exists(), proc.stderr[-3000:]
         assert proc.returncode == 0 and "Signal" not in proc.stderr, proc.stderr[-3000:]
+
+
+BLAS_PROVIDER_SCRIPT = """
+import ctypes, json, sys
+import torch  # (loaded as the reader loads it)
+
+class DlInfo(ctypes.Structure):
+    _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
+                ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
+
+process = ctypes.CDLL(None)  # the global scope: the definition every library's call binds to first
+found = {}
+for name in ("sgemm_", "dgemm_"):
+    info = DlInfo()
+    process.dladdr(ctypes.cast(getattr(process, name), ctypes.c_void_p), ctypes.byref(info))
+    found[name] = info.fname.decode()
+json.dump(found, open(sys.argv[1], "w"))
+"""
+
+
+def test_launcher_makes_torch_compute_with_its_own_blas_in_pvbatch(tmp_path):
+    """ParaView links the system BLAS, which torch's matrix products bind to unless the launcher puts
+    torch's library first: in a launched pvbatch they are torch's own (as in plain Python), in a bare
+    pvpython they are not (the reason for the preload; torch_cpu_library's measurements)."""
+    script = tmp_path / "blas.py"
+    script.write_text(BLAS_PROVIDER_SCRIPT)
+    launched, bare = tmp_path / "launched.json", tmp_path / "bare.json"
+    proc = run([INR_AMR, "pvbatch", script, launched])
+    assert launched.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
+    proc = run(["pvpython", script, bare], env=plain_env())
+    assert bare.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
+    for name, path in json.loads(launched.read_text()).items():
+        assert Path(path).name == "libtorch_cpu.so", (name, path)
+    assert all(Path(p).name != "libtorch_cpu.so" for p in json.loads(bare.read_text()).values())
