@@ -1,14 +1,14 @@
 """``inr-amr paraview | pvpython | pvbatch``: start ParaView ready to read INR checkpoints.
 
-The launcher puts three things in the environment of the ParaView process:
+The launcher puts four things in the environment of the ParaView process:
 
 * ``PYTHONPATH``: this Python's site-packages (torch) and the folder the project's packages are in
   (a source checkout or site-packages);
 * the ParaView layer's ``site`` folder, whose ``sitecustomize.py`` applies the Python 3.11 workaround
   that Debian's ParaView 5.11 needs to load any Python plugin (``inspect.getargspec``);
 * ``PV_PLUGIN_PATH``: the ParaView layer's folder, so the INR Checkpoint Reader is loaded at start-up;
-* ``LD_PRELOAD``: torch's CPU library first, so that torch computes with its own BLAS
-  (:func:`torch_cpu_library`).
+* ``LD_PRELOAD``: torch's CPU library first, so that torch computes with its own BLAS, not the one
+  ParaView links (:mod:`inr_amr_core.torch_blas`).
 
 Every folder is found through the installed packages (:mod:`inr_amr_apps.resources`), so the
 launchers work from a checkout and from a wheel alike.
@@ -19,7 +19,6 @@ Arguments after the tool name go to ParaView unchanged, e.g. ``inr-amr pvbatch s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import sysconfig
 from pathlib import Path
 
 import inr_amr_core
+from inr_amr_core.torch_blas import torch_cpu_library
 
 from .resources import plugin_dir
 
@@ -58,29 +58,6 @@ def paraview_environment(base: dict | None = None) -> dict:
         old_preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and p != own_blas]
         env["LD_PRELOAD"] = ":".join([own_blas, *old_preload])
     return env
-
-
-def torch_cpu_library() -> str | None:
-    """torch's CPU library, to be loaded first in a ParaView process (``LD_PRELOAD``); None if not found.
-
-    Why: ParaView's executables link the system BLAS (Debian: OpenBLAS, pthreads), so it is in the
-    process's global symbol scope before torch is imported, and torch's calls to ``sgemm_``/``dgemm_``,
-    which its own library also defines (its MKL), bind to OpenBLAS instead. Every matrix product of the
-    INR then ran on OpenBLAS's thread pool, whose workers spin for a while after each call and starve
-    torch's OpenMP threads (2 torch threads measured 3x slower than 1 in pvbatch, which is why the
-    launcher used to set ``OMP_WAIT_POLICY=PASSIVE``, itself a cost on every small operation). Loaded
-    first, torch's library is the one every caller binds to, as in plain Python: measured in pvbatch on
-    the embedded CT INR, the reader's first mesh 5.2 s -> 4.0 s and the next time step 1.6 -> 1.2 s.
-    Values do not change: MKL computes every product, as it does outside ParaView. Found without
-    importing torch (the launcher stays fast); Linux only.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "lib" / "libtorch_cpu.so"
-    return str(path) if path.is_file() else None
 
 
 def pvbatch_command(require_display: bool = True) -> list[str]:

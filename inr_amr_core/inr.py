@@ -274,11 +274,10 @@ _DEFAULT_CPU_THREADS: list[int] = []
 def fastest_cpu_threads(inr: INR, repeats: int = 3) -> int:
     """Set torch's CPU thread count to the faster for ``inr`` of torch's default and one thread; return it.
 
-    Inside a ParaView started without the launcher (a bare ``paraview`` with Load Plugin), torch's
-    matrix products run on the system BLAS that ParaView links, whose own spinning threads compete
-    with torch's: measured on a 2-core machine, a forward pass of the CT network with 2 threads took
-    3x as long as with 1 (``inr-amr paraview|pvpython|pvbatch`` preload torch's library instead, and
-    2 threads win: :func:`inr_amr_apps.launch.torch_cpu_library`). So a ParaView front end measures once per machine and
+    Where torch's matrix products run on the system BLAS that ParaView links (torch imported before
+    the reader in a ParaView started without the launcher: :mod:`inr_amr_core.torch_blas`), that BLAS's
+    own spinning threads compete with torch's: measured on a 2-core machine, a forward pass of the CT
+    network with 2 threads took 3x as long as with 1. So a ParaView front end measures once per machine and
     architecture (like :func:`fastest_chunk`, remembered across processes the same way): ``repeats``
     timed passes of 8,192 random points at each count, the best of each kept; a later call for the
     same architecture only sets the count.

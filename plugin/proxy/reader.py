@@ -23,8 +23,11 @@ from vtkmodules.vtkCommonDataModel import vtkDataObject, vtkHyperTreeGrid
 from vtkmodules.vtkCommonExecutionModel import vtkAlgorithm, vtkStreamingDemandDrivenPipeline
 
 from inr_amr_core.settings import LoadSettings, RefinementSettings, SeriesSettings, SettingsError
+from inr_amr_core.torch_blas import bind_torch_to_its_own_blas
 
 from .properties import BINDINGS, Binding, property_xmls
+
+bind_torch_to_its_own_blas()  # (before torch is imported: a ParaView started without the launcher)
 
 try:  # torch or the core's dependencies missing: the reader still registers, and says why it cannot read
     from inr_amr_core.amr import time_input_name

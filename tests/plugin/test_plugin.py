@@ -257,35 +257,49 @@ open({str(tmp_path / "shown")!r}, "w").close()
         assert proc.returncode == 0 and "Signal" not in proc.stderr, proc.stderr[-3000:]
 
 
-BLAS_PROVIDER_SCRIPT = """
-import ctypes, json, sys
-import torch  # (loaded as the reader loads it)
-
-class DlInfo(ctypes.Structure):
-    _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
-                ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
-
-process = ctypes.CDLL(None)  # the global scope: the definition every library's call binds to first
-found = {}
-for name in ("sgemm_", "dgemm_"):
-    info = DlInfo()
-    process.dladdr(ctypes.cast(getattr(process, name), ctypes.c_void_p), ctypes.byref(info))
-    found[name] = info.fname.decode()
-json.dump(found, open(sys.argv[1], "w"))
+BLAS_SCRIPT = """
+import sys
+if sys.argv[1] == "bare":  # Load Plugin in a ParaView started without the launcher
+    from paraview.simple import LoadPlugin
+    LoadPlugin(sys.argv[2], ns=globals())
+import paraview.simple as ps
+reader = getattr(ps, "INRCheckpointReader", None) or globals()["INRCheckpointReader"]
+reader(FileName=sys.argv[-1], MaxDOFs=500).UpdatePipeline()  # the reader's own products
+import torch
+a = torch.rand(64, 64)
+print(float((a.double() @ a.double()).sum()))
+from inr_amr_core.torch_blas import blas_provider
+print("global sgemm_:", blas_provider("sgemm_"))
 """
 
 
-def test_launcher_makes_torch_compute_with_its_own_blas_in_pvbatch(tmp_path):
-    """ParaView links the system BLAS, which torch's matrix products bind to unless the launcher puts
-    torch's library first: in a launched pvbatch they are torch's own (as in plain Python), in a bare
-    pvpython they are not (the reason for the preload; torch_cpu_library's measurements)."""
+def torch_gemm_bindings(cmd, env, folder):
+    """What torch's library binds ``sgemm_`` and ``dgemm_`` to, as the dynamic linker reports it."""
+    env = {**(env or os.environ), "LD_DEBUG": "bindings", "LD_DEBUG_OUTPUT": str(folder / "ld")}
+    proc = run(cmd, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    found = {"global": Path(proc.stdout.split("global sgemm_:", 1)[1].split()[0]).name}
+    for log in folder.glob("ld.*"):
+        with open(log, errors="replace") as lines:
+            for line in lines:
+                if "libtorch_cpu.so [0] to " in line and ("`sgemm_'" in line or "`dgemm_'" in line):
+                    target = line.split(" to ", 1)[1].split(" [", 1)[0]
+                    found[line.rsplit("`", 1)[1].rstrip("'\n")] = Path(target).name
+    return found
+
+
+def test_torch_computes_with_its_own_blas_in_launched_and_bare_paraview(tmp_path, hos_path):
+    """ParaView links the system BLAS, to which torch's matrix products would bind (inr_amr_core.torch_blas):
+    in a launched pvbatch (torch's library preloaded, so first for every caller) and in a bare pvpython
+    that loads the plugin (the reader loads torch's library with RTLD_DEEPBIND, the rest of ParaView keeps
+    the system BLAS) the dynamic linker binds them to torch's own."""
     script = tmp_path / "blas.py"
-    script.write_text(BLAS_PROVIDER_SCRIPT)
-    launched, bare = tmp_path / "launched.json", tmp_path / "bare.json"
-    proc = run([INR_AMR, "pvbatch", script, launched])
-    assert launched.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
-    proc = run(["pvpython", script, bare], env=plain_env())
-    assert bare.exists(), proc.stdout[-2000:] + proc.stderr[-4000:]
-    for name, path in json.loads(launched.read_text()).items():
-        assert Path(path).name == "libtorch_cpu.so", (name, path)
-    assert all(Path(p).name != "libtorch_cpu.so" for p in json.loads(bare.read_text()).values())
+    script.write_text(BLAS_SCRIPT)
+    (tmp_path / "launched").mkdir()
+    (tmp_path / "bare").mkdir()
+    launched = torch_gemm_bindings([INR_AMR, "pvbatch", script, "launched", hos_path], None, tmp_path / "launched")
+    bare = torch_gemm_bindings(["pvpython", script, "bare", PLUGIN, hos_path], plain_env(site=True), tmp_path / "bare")
+    own = {"sgemm_": "libtorch_cpu.so", "dgemm_": "libtorch_cpu.so"}
+    # launched: first in the global scope (every caller's); bare: the system BLAS is, torch's calls are not
+    assert launched == {**own, "global": "libtorch_cpu.so"}, launched
+    assert bare == {**own, "global": "libblas.so.3"}, bare
