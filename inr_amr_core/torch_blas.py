@@ -76,7 +76,10 @@ def bind_torch_to_its_own_blas() -> bool:
     if lib is None or "torch" in sys.modules or not hasattr(os, "RTLD_DEEPBIND"):
         return False
     provider = blas_provider()
-    if provider is None or os.path.samefile(provider, lib):
+    if provider is None or os.path.realpath(provider) == os.path.realpath(lib):
         return False
-    ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_GLOBAL | os.RTLD_DEEPBIND)
+    try:
+        ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_GLOBAL | os.RTLD_DEEPBIND)
+    except OSError:  # (a library that cannot load here: torch's own import will say why, or work as before)
+        return False
     return True
