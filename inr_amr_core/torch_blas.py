@@ -16,7 +16,8 @@ Two remedies, for the two ways ParaView starts:
   called by the reader before torch is imported, loads torch's library with ``RTLD_DEEPBIND``, so that
   its own calls resolve inside it first (the rest of ParaView keeps the system BLAS).
 
-Nothing here imports torch. Values do not change: MKL computes every product, as outside ParaView.
+Nothing here imports torch. Inside ParaView the values are then plain Python's (MKL's rounding instead
+of OpenBLAS's: the main job's meshes kept every leaf, their values moved by less than 1e-7).
 """
 
 from __future__ import annotations
