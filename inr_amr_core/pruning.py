@@ -224,10 +224,12 @@ def pivoted_cholesky(
     # the state of the boxes still pivoting (``boxes``): the others are dropped from it as they finish,
     # once they are half of it, so the later steps of a batch of mixed ranks work on the few that go on
     boxes = torch.arange(bsz, device=dev)
-    resid = diag  # squared residual column norms (updated in place)
+    # squared residual column norms (updated in place); a chosen column's is set to -inf, so that the
+    # next pivot is the largest among the others (boxes that stop never start again, so what their
+    # entries become does not matter)
+    resid = diag
     r_rows, pivots, r_diag, rank, capped = r_rows_all, pivots_all, r_diag_all, rank_all, capped_all
     active = top > 0
-    used = torch.zeros(bsz, w, dtype=torch.bool, device=dev)
     neg_inf = torch.tensor(-math.inf, dtype=f64, device=dev)
     zero = torch.zeros((), dtype=f64, device=dev)
 
@@ -242,7 +244,7 @@ def pivoted_cholesky(
 
     j = 0
     while True:
-        val, p = torch.where(used, neg_inf, resid).max(dim=1)
+        val, p = resid.max(dim=1)
         passes = active & (val >= thresh) & (val > 0)
         reached_cap = passes & (rank >= cap)
         capped |= reached_cap
@@ -254,7 +256,7 @@ def pivoted_cholesky(
             flush()
             keep = active.nonzero().squeeze(1)
             r_rows = r_rows[keep]  # a copy: the outputs stay
-            boxes, resid, used, cap, thresh = boxes[keep], resid[keep], used[keep], cap[keep], thresh[keep]
+            boxes, resid, cap, thresh = boxes[keep], resid[keep], cap[keep], thresh[keep]
             pivots, r_diag, rank = pivots[keep], r_diag[keep], rank[keep]
             capped, active, val, p = capped[keep], active[keep], val[keep], p[keep]
             if factor is not None:
@@ -272,10 +274,9 @@ def pivoted_cholesky(
         piv_norm = torch.sqrt(torch.where(active, val, 1.0))
         row = grow / piv_norm[:, None]
         row.scatter_(1, p[:, None], piv_norm[:, None])  # the pivot's own entry is exactly its norm
-        row = torch.where(active[:, None], row, zero)
-        r_rows[:, j, :] = row
+        r_rows[:, j, :] = row  # (a stopped box's rows past its rank are zeroed at the end)
         resid -= row * row
-        used.scatter_(1, p[:, None], active[:, None])
+        resid.scatter_(1, p[:, None], neg_inf.expand(p.shape[0], 1))
         pivots[:, j] = torch.where(active, p, 0)
         r_diag[:, j] = torch.where(active, piv_norm, zero)
         rank += active
