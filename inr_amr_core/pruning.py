@@ -270,11 +270,11 @@ def pivoted_cholesky(
         if j:
             prev = r_rows[:, :j, :]
             coef = prev.gather(2, p[:, None, None].expand(-1, j, 1)).transpose(1, 2)  # (B, 1, j): R[:j, p]
-            grow = grow - torch.bmm(coef, prev).squeeze(1)
+            grow.sub_(torch.bmm(coef, prev).squeeze(1))  # (grow is this step's own copy)
         piv_norm = torch.sqrt(torch.where(active, val, 1.0))
-        row = grow / piv_norm[:, None]
+        row = r_rows[:, j, :]  # (a stopped box's rows past its rank are zeroed at the end)
+        torch.div(grow, piv_norm[:, None], out=row)
         row.scatter_(1, p[:, None], piv_norm[:, None])  # the pivot's own entry is exactly its norm
-        r_rows[:, j, :] = row  # (a stopped box's rows past its rank are zeroed at the end)
         resid -= row * row
         resid.scatter_(1, p[:, None], neg_inf.expand(p.shape[0], 1))
         pivots[:, j] = torch.where(active, p, 0)
