@@ -27,7 +27,7 @@ import sysconfig
 from pathlib import Path
 
 import inr_amr_core
-from inr_amr_core.torch_blas import torch_cpu_library
+from inr_amr_core.torch_blas import other_preloads, torch_cpu_library
 
 from .resources import plugin_dir
 
@@ -55,8 +55,7 @@ def paraview_environment(base: dict | None = None) -> dict:
     env["PV_PLUGIN_PATH"] = os.pathsep.join([str(plugins)] + ([old_plugins] if old_plugins else []))
     own_blas = torch_cpu_library()
     if own_blas is not None:
-        old_preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and p != own_blas]
-        env["LD_PRELOAD"] = ":".join([own_blas, *old_preload])
+        env["LD_PRELOAD"] = ":".join([own_blas, *other_preloads(env.get("LD_PRELOAD", ""))])
     return env
 
 

@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from inr_amr_core.torch_blas import other_preloads
+
 __all__ = ["SCREEN", "main", "virtual_display"]
 
 SCREEN = "1280x1024x24"
@@ -36,7 +38,7 @@ SCREEN = "1280x1024x24"
 def _server_environment() -> dict[str, str]:
     """This environment without the torch library a ParaView launcher preloads (the X server needs none)."""
     env = dict(os.environ)
-    kept = [p for p in env.get("LD_PRELOAD", "").split(":") if p and not p.endswith("libtorch_cpu.so")]
+    kept = other_preloads(env.get("LD_PRELOAD", ""))
     if kept:
         env["LD_PRELOAD"] = ":".join(kept)
     else:

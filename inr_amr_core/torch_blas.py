@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["bind_torch_to_its_own_blas", "blas_provider", "torch_cpu_library"]
+__all__ = ["bind_torch_to_its_own_blas", "blas_provider", "other_preloads", "torch_cpu_library"]
 
 
 def torch_cpu_library() -> str | None:
@@ -41,6 +41,12 @@ def torch_cpu_library() -> str | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / "lib" / "libtorch_cpu.so"
     return str(path) if path.is_file() else None
+
+
+def other_preloads(preload: str) -> list[str]:
+    """The entries of an ``LD_PRELOAD`` value that are not a torch CPU library (what a launcher keeps
+    behind its own, and an X server keeps at all)."""
+    return [p for p in preload.split(":") if p and Path(p).name != "libtorch_cpu.so"]
 
 
 class _DlInfo(ctypes.Structure):
