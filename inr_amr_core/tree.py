@@ -433,9 +433,21 @@ class LinearTree:
         return hanging
 
     def conforming_dofs(self) -> int:
-        """DOFs excluding hanging vertices."""
-        keys, _ = self.vertices()
-        return int(keys.size - np.count_nonzero(self.hanging_vertices(keys)))
+        """DOFs excluding hanging vertices.
+
+        Counted from the corner incidences alone: each of the orthants around a vertex lies in exactly
+        one leaf, a leaf that has the vertex as a corner covers exactly one of them, and a leaf that
+        contains it otherwise covers several. So a vertex is not hanging exactly when it is a corner
+        of as many leaves as it has orthants inside the domain (two per axis along which it is
+        interior, one along which it is on the boundary). The same count as :meth:`hanging_vertices`
+        gives, without locating any neighbour.
+        """
+        k = self.max_level
+        keys, corners = np.unique(self.pack_vertices(self.corner_coords(k), k).ravel(), return_counts=True)
+        fine = self.unpack_vertices(keys, k)
+        extent = np.asarray(self.root_grid, dtype=np.int64) << k
+        interior_axes = np.count_nonzero((fine > 0) & (fine < extent[None, :]), axis=1)
+        return int(np.count_nonzero(corners == (1 << interior_axes)))
 
     # ------------------------------------------------------------------ point location
     @cached_property

@@ -58,7 +58,9 @@ def test_dofs_and_hanging_match_brute_force(d, root, rng):
     tree = random_tree(d, rng, steps=3 if d == 3 else 4, root=root)
     verts = brute_vertices(tree)
     assert tree.dofs() == len(verts)
-    assert tree.conforming_dofs() == len(verts) - len(brute_hanging(tree, verts))
+    hanging = brute_hanging(tree, verts)
+    assert tree.conforming_dofs() == len(verts) - len(hanging)
+    assert np.count_nonzero(tree.hanging_vertices()) == len(hanging)
 
 
 def test_uniform_counts():
