@@ -136,7 +136,9 @@ class MeshCache:
         }
         payload.update({f"array_{i}": np.asarray(arrays[n]) for i, n in enumerate(names)})
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **payload)
+        # uncompressed: zlib took 0.04 s of a 1 s time step for a 41,672-leaf mesh, to save about half of
+        # 3 MB of a cache that holds a gigabyte
+        np.savez(buffer, **payload)
         try:
             path = atomic_write(self._path(key), lambda tmp: Path(tmp).write_bytes(buffer.getvalue()))
         except OSError:
