@@ -1,4 +1,4 @@
-"""The main job (run by ``inr-amr demo`` in pvbatch): Pruning AMR of a 4D INR through the ParaView reader.
+"""The main job (run by ``inr-amr demo`` in pvbatch): adaptive meshes of a 4D INR through the ParaView reader.
 
 Three stages, each printing its progress:
 
@@ -118,7 +118,8 @@ def main(argv=None) -> int:
             png,
             iso,
             time=t,
-            title=f"Pruning AMR, value = {iso:g} isosurface, t = {t:+.1f} ({step['leaves']} leaves)",
+            title=f"{vol_cfg.get('method', 'Pruning')} AMR, value = {iso:.3g} isosurface, t = {t:+.1f} "
+            f"({step['leaves']} leaves, finest level {step['max_level']})",
         )
         step.update(isosurface_png=png, isosurface_points=n_points, isosurface_seconds=secs)
         files += [step["htg"], png]
@@ -145,7 +146,8 @@ def main(argv=None) -> int:
             time=t,
             value_range=value_range,
             size=(1000, 900),
-            title=f"Pruning AMR, {axis} = {position:g}, t = {t:+.1f} (finest level {step['max_level']})",
+            title=f"{slab_cfg.get('method', 'Pruning')} AMR, {axis} = {position:g}, t = {t:+.1f} "
+            f"(finest level {step['max_level']})",
         )
         step["slice_png"] = png
         files += [step["htg"], png]
