@@ -46,7 +46,7 @@ SLAB_ROOTS = 32
 def demo_settings(quick: bool = False, iso: float | None = None) -> dict:
     """Reader properties of the three stages and the settings of the comparison.
 
-    The whole domain: Basic within 1,500,000 DOFs down to level 8 (cells 1/256 of the domain, about
+    The whole domain: Basic within 1,000,000 DOFs down to level 8 (cells 1/256 of the domain, about
     a third of a strut's thickness), where the octet truss's struts come out continuous; within
     400,000 DOFs (level 7) or by Pruning they come out as fragments (measured, docs/results.md). The
     slab: Basic within 90,000 DOFs, one root cell thick (1/16 of the domain) and 32 root cells across,
@@ -59,7 +59,7 @@ def demo_settings(quick: bool = False, iso: float | None = None) -> dict:
     common = dict(NumberOfTimeSteps=3, PrecomputeTimeSteps=0)  # the job asks for every step itself
     method = ["Pruning", "Basic", "Uniform"].index(DEMO_METHOD)  # (the reader's Method enumeration)
     volume = dict(
-        MaxDOFs=20_000 if quick else 1_500_000,
+        MaxDOFs=20_000 if quick else 1_000_000,
         Method=method,
         MaxLevel=8,
         **common,

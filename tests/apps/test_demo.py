@@ -20,7 +20,7 @@ def test_volume_and_slab_reach_cells_1_256_of_the_domain_by_the_demo_method():
     methods = ["Pruning", "Basic", "Uniform"]  # the reader's Method enumeration
     volume, slab = cfg["volume"]["reader"], cfg["slab"]["reader"]
     assert methods[volume["Method"]] == methods[slab["Method"]] == DEMO_METHOD == cfg["volume"]["method"]
-    assert volume["MaxLevel"] == 8 and volume["MaxDOFs"] == 1_500_000  # one root cell: 2^8 cells across
+    assert volume["MaxLevel"] == 8 and volume["MaxDOFs"] == 1_000_000  # one root cell: 2^8 cells across
     assert slab["RootGrid"] == [1, SLAB_ROOTS, SLAB_ROOTS] and SLAB_ROOTS * 2**3 == 256
     assert cfg["volume"]["iso"] == DEFAULT_ISO and cfg["times"] == [-1.0, 0.0, 1.0]
     quick = demo_settings(quick=True)
