@@ -16,6 +16,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from inr_amr_core.settings import METHODS
+
 from .launch import paraview_environment, pvbatch_command
 from .resources import data_file, pvscript
 
@@ -57,7 +59,7 @@ def demo_settings(quick: bool = False, iso: float | None = None) -> dict:
     half = 1.0 / SLAB_ROOTS
     slab_box = [-half, half, -1.0, 1.0, -1.0, 1.0]
     common = dict(NumberOfTimeSteps=3, PrecomputeTimeSteps=0)  # the job asks for every step itself
-    method = ["Pruning", "Basic", "Uniform"].index(DEMO_METHOD)  # (the reader's Method enumeration)
+    method = METHODS.index(DEMO_METHOD.lower())  # (the reader's Method enumeration)
     volume = dict(
         MaxDOFs=20_000 if quick else 1_000_000,
         Method=method,

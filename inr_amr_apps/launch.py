@@ -31,14 +31,7 @@ from inr_amr_core.torch_blas import other_preloads, torch_cpu_library
 
 from .resources import plugin_dir
 
-__all__ = [
-    "TOOLS",
-    "add_commands",
-    "paraview_environment",
-    "pvbatch_command",
-    "run_paraview_tool",
-    "torch_cpu_library",
-]
+__all__ = ["TOOLS", "add_commands", "paraview_environment", "pvbatch_command", "run_paraview_tool"]
 
 TOOLS = ("paraview", "pvpython", "pvbatch")
 

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from inr_amr_apps import xdisplay
-from inr_amr_apps.launch import paraview_environment, torch_cpu_library
+from inr_amr_apps.launch import paraview_environment
+from inr_amr_core.torch_blas import torch_cpu_library
 
 
 def test_torch_library_is_preloaded_first_once_and_kept_from_the_x_server(monkeypatch):
