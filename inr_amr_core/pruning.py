@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from . import native
 from .inr import INR, resolve_device
 from .sampling import SampleStream
 
@@ -213,6 +214,19 @@ def pivoted_cholesky(
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
+    if dev.type == "cpu" and f64 == torch.float64 and bsz and native.available():
+        data = factor if factor is not None else grams
+        assert data is not None
+        out = native.pivoted_cholesky_boxes(
+            data.numpy(), factor is None, cap.numpy(), steps, eps, threads=torch.get_num_threads()
+        )
+        r_rows_n, pivots_n, r_diag_n, rank_n, capped_n = (torch.from_numpy(a) for a in out)
+        k = int(rank_n.max().item())
+        r_rows_n, pivots_n, r_diag_n = r_rows_n[:, :k], pivots_n[:, :k], r_diag_n[:, :k]
+        interp = _interpolation_matrices(r_rows_n, pivots_n, rank_n) if with_interpolation else None
+        return IDResult(
+            rank=rank_n, pivots=pivots_n, r_diag=r_diag_n, interpolation=interp, capped=capped_n, r_rows=r_rows_n
+        )
     top = diag.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
     thresh = (eps * eps) * top
     # the outputs, for every box

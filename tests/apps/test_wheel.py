@@ -64,13 +64,16 @@ def clean_env() -> dict:
 
 def test_wheel_ships_the_data_the_plugin_and_the_pvscripts(installed, tmp_path):
     code = (
-        "import json, inr_amr_core, inr_amr_apps.resources as r; print(json.dumps({'core': inr_amr_core.__file__, "
+        "import json, inr_amr_core, inr_amr_core.native, inr_amr_apps.resources as r; print(json.dumps({'core': inr_amr_core.__file__, "
         "'data': str(r.data_file('ct_compression.pt')), 'plugin': str(r.plugin_dir() / 'inr_amr_plugin.py'), "
-        "'demo': str(r.pvscript('demo.py')), 'site': str(r.plugin_dir() / 'site' / 'sitecustomize.py')}))"
+        "'demo': str(r.pvscript('demo.py')), 'site': str(r.plugin_dir() / 'site' / 'sitecustomize.py'), "
+        "'kernel': str(inr_amr_core.native.SOURCE)})); print(inr_amr_core.native.available())"
     )
     proc = run([installed / "bin" / "python", "-c", code], env=clean_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    paths = json.loads(proc.stdout)
+    paths_line, kernel_built = proc.stdout.splitlines()
+    assert kernel_built == "True", "the installed package could not build its C pivoting kernel"
+    paths = json.loads(paths_line)
     for name, path in paths.items():
         assert Path(path).is_file(), name
         assert str(installed) in path and str(ROOT) not in path, f"{name} comes from {path}, not the install"

@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg as sl
 import torch
 
-from inr_amr_core import SampleStream, pruning
+from inr_amr_core import SampleStream, native, pruning
 from inr_amr_core.pruning import (
     LiveNeuronGuess,
     budget_exceed_count,
@@ -16,6 +16,17 @@ from inr_amr_core.pruning import (
     prune_on_box,
     prune_on_boxes,
 )
+
+
+@pytest.fixture(params=["c", "torch"], autouse=True)
+def pivoting(request, monkeypatch):
+    """Every test runs with both pivoting implementations: the C kernel (which must build here) and the
+    batched torch one (where no compiler works)."""
+    if request.param == "torch":
+        monkeypatch.setattr(native, "available", lambda: False)
+    else:
+        assert native.available(), "the C pivoting kernel did not build"
+    return request.param
 
 
 def scipy_id(z, eps):

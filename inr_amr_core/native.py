@@ -1,0 +1,173 @@
+"""The pivoting kernel in C (``pivot_kernel.c``), compiled on first use and loaded with ctypes.
+
+Why: the batched torch pivoting streams every box's matrix through memory once per step and pays a
+dozen operator calls per step, so on the CPU it cost several times the forward passes it decomposes
+(``docs/results.md``, "Pivoting in C"). The kernel takes one box at a time, whose matrix stays in cache
+through all its steps; the batch is split between threads (ctypes releases the GIL during the call).
+
+Build: the C compiler ``$CC`` (default ``cc``) with ``-O3 -ffp-contract=off`` (no fused multiply-adds,
+no reassociation: each box's result is the same bits on any x86-64 build), into the cache folder
+(:func:`inr_amr_core.diskcache.cache_dir`, else the temporary folder), named by the source's hash and
+written atomically, so concurrent processes (MPI ranks) share it. Where no compiler works, or with
+``INR_AMR_NATIVE=off``, pruning uses the torch version: the same algorithm, whose sums are rounded
+in another order (a mesh can differ where an element's decision sits exactly on a threshold).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .diskcache import cache_dir
+
+__all__ = ["available", "library", "pivoted_cholesky_boxes"]
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("pivot_kernel.c")
+BASE_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared")
+#: box-level work per thread below which the batch is not split (thread hand-off costs more)
+_MIN_SPLIT_WORK = 2_000_000
+
+_lock = threading.Lock()
+_library: ctypes.CDLL | None = None
+_tried = False
+_pool: ThreadPoolExecutor | None = None
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def compile_flags() -> tuple[str, ...]:
+    """The compiler flags: AVX2 where the CPU has it (a library built with it would crash elsewhere; it
+    gives the same bits as the baseline build, as nothing is fused or reassociated)."""
+    return BASE_FLAGS + (("-mavx2",) if "avx2" in _cpu_flags() else ())
+
+
+def _build_dir() -> Path:
+    base = cache_dir()
+    if base is None:
+        base = Path(tempfile.gettempdir()) / f"inr-amr-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    return base / "native"
+
+
+def _compile(target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        cmd = [os.environ.get("CC", "cc"), *compile_flags(), "-o", tmp, str(SOURCE), "-lm"]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        os.replace(tmp, target)  # atomic: another process sees the whole library or none
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernel, compiling it the first time (None: disabled, or no working compiler)."""
+    global _library, _tried
+    with _lock:
+        if _tried:
+            return _library
+        _tried = True
+        if os.environ.get("INR_AMR_NATIVE", "").lower() in ("off", "0", "no"):
+            return None
+        digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(compile_flags()).encode()).hexdigest()[:16]
+        target = _build_dir() / f"pivot-{digest}.so"
+        try:
+            if not target.is_file():
+                _compile(target)
+            lib = ctypes.CDLL(str(target))
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("the C pivoting kernel is not available (%s); using the torch version", exc)
+            return None
+        fn = lib.inr_amr_pivoted_cholesky
+        i64, ptr = ctypes.c_int64, ctypes.c_void_p
+        fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+        fn.restype = None
+        _library = lib
+        return lib
+
+
+def _thread_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="inr-amr-pivot")
+        return _pool
+
+
+def available() -> bool:
+    """Whether the C kernel is in use (compiled and loaded, not disabled)."""
+    return library() is not None
+
+
+def pivoted_cholesky_boxes(
+    data: np.ndarray, gram: bool, caps: np.ndarray, steps: int, eps: float, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pivoted Cholesky of every box: ``(r_rows (B, steps, w), pivots (B, steps), r_diag (B, steps),
+    rank (B,), capped (B,))``, as :func:`inr_amr_core.pruning.pivoted_cholesky` defines them.
+
+    ``data`` is ``(B, m, w)`` factors, or ``(B, w, w)`` Gram matrices where ``gram``; float64. ``caps``:
+    each box's most pivots (already at most ``min(m, w)``); ``steps``: their maximum.
+    """
+    lib = library()
+    if lib is None:
+        raise RuntimeError("the C pivoting kernel is not available")
+    y = np.ascontiguousarray(data, dtype=np.float64)
+    bsz, m, w = y.shape
+    caps = np.ascontiguousarray(caps, dtype=np.int64)
+    r_rows = np.empty((bsz, steps, w))
+    pivots = np.empty((bsz, steps), np.int64)
+    r_diag = np.empty((bsz, steps))
+    rank = np.empty(bsz, np.int64)
+    capped = np.empty(bsz, np.uint8)
+    fn = lib.inr_amr_pivoted_cholesky
+    eps2 = float(eps) * float(eps)
+
+    def run(first: int, last: int) -> None:
+        resid = np.empty(max(w, 1))
+        fn(
+            y.ctypes.data,
+            first,
+            last,
+            m,
+            w,
+            int(gram),
+            caps.ctypes.data,
+            steps,
+            eps2,
+            r_rows.ctypes.data,
+            pivots.ctypes.data,
+            r_diag.ctypes.data,
+            rank.ctypes.data,
+            capped.ctypes.data,
+            resid.ctypes.data,
+        )
+
+    work = bsz * steps * (m if not gram else 1) * w
+    threads = max(1, min(threads, bsz, work // _MIN_SPLIT_WORK))
+    if threads == 1:
+        run(0, bsz)
+    else:
+        bounds = np.linspace(0, bsz, threads + 1).astype(int)
+        list(_thread_pool().map(run, bounds[:-1], bounds[1:]))
+    return r_rows, pivots, r_diag, rank, capped.astype(bool)

@@ -1,0 +1,128 @@
+"""The C pivoting kernel against the batched torch pivoting, box by box, and its build and fallback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from inr_amr_core import native
+from inr_amr_core.pruning import pivoted_cholesky
+
+
+def factors(rng, boxes=40, rows=58, width=96):
+    """Sketch-like factors of activations with a spread of numerical ranks (2 to 60)."""
+    out = np.empty((boxes, rows, width))
+    for b in range(boxes):
+        k = int(rng.integers(2, 61))
+        u = rng.standard_normal((rows, k))
+        v = rng.standard_normal((k, width)) * np.exp(-np.arange(k) / 8.0)[:, None]
+        out[b] = u @ v + 1e-5 * rng.standard_normal((rows, width))
+    return out
+
+
+def torch_pivoting(data, gram, caps, steps, eps, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(native, "available", lambda: False)
+        t = torch.from_numpy(data)
+        res = pivoted_cholesky(
+            t if gram else None,
+            steps,
+            eps,
+            max_rank=torch.from_numpy(caps),
+            with_interpolation=False,
+            factor=None if gram else t,
+        )
+    return res
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    assert native.available(), "the C pivoting kernel did not build"
+
+
+@pytest.mark.parametrize("gram", [False, True])
+def test_kernel_matches_torch_pivoting(kernel, rng, gram, monkeypatch):
+    """Ranks, pivots and capped flags equal the torch version's; R rows and norms to rounding."""
+    y = factors(rng)
+    data = np.einsum("bmi,bmj->bij", y, y) if gram else y
+    caps = rng.integers(0, 50, y.shape[0])
+    steps = int(caps.max())
+    rows, piv, diag, rank, capped = native.pivoted_cholesky_boxes(data, gram, caps, steps, 1e-3)
+    ref = torch_pivoting(data, gram, caps, y.shape[1], 1e-3, monkeypatch)
+    np.testing.assert_array_equal(rank, ref.rank.numpy())
+    np.testing.assert_array_equal(capped, ref.capped.numpy())
+    assert capped.any() and (~capped).any()  # both kinds of stop are exercised
+    k = ref.pivots.shape[1]
+    np.testing.assert_array_equal(piv[:, :k], ref.pivots.numpy())
+    np.testing.assert_allclose(diag[:, :k], ref.r_diag.numpy(), rtol=1e-9, atol=1e-12 * diag.max())
+    np.testing.assert_allclose(rows[:, :k], ref.r_rows.numpy(), rtol=1e-8, atol=1e-10 * diag.max())
+    assert not rows[:, k:].any() and not piv[:, k:].any()  # past every rank: zero
+
+
+def test_each_box_is_the_same_bits_alone_in_a_batch_or_on_threads(kernel, rng):
+    y = factors(rng, boxes=24)
+    caps = np.full(24, 48)
+    batch = native.pivoted_cholesky_boxes(y, False, caps, 48, 1e-3, threads=1)
+    threaded = native.pivoted_cholesky_boxes(y, False, caps, 48, 1e-3, threads=2)
+    for a, b in zip(batch, threaded):
+        np.testing.assert_array_equal(a, b)
+    for i in (0, 7, 23):
+        alone = native.pivoted_cholesky_boxes(y[i : i + 1], False, caps[i : i + 1], 48, 1e-3)
+        for a, b in zip(batch, alone):
+            np.testing.assert_array_equal(a[i], b[0])
+
+
+def test_non_finite_and_zero_boxes_stop_at_rank_zero(kernel, rng, monkeypatch):
+    y = factors(rng, boxes=3, width=16)
+    y[1, 4, 3] = np.nan
+    y[2] = 0.0
+    caps = np.full(3, 10)
+    _, _, _, rank, capped = native.pivoted_cholesky_boxes(y, False, caps, 10, 1e-3)
+    ref = torch_pivoting(y, False, caps, 10, 1e-3, monkeypatch)
+    np.testing.assert_array_equal(rank, ref.rank.numpy())
+    assert rank[0] > 0 and rank[1] == 0 and rank[2] == 0 and not capped[1:].any()
+
+
+def test_avx2_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(native, "_cpu_flags", lambda: {"sse2"})
+    assert "-mavx2" not in native.compile_flags()
+    monkeypatch.setattr(native, "_cpu_flags", lambda: {"sse2", "avx2"})
+    assert "-mavx2" in native.compile_flags()
+    assert "-ffp-contract=off" in native.compile_flags()  # no fused multiply-adds: the same bits either way
+
+
+SCRIPT = """
+import numpy as np
+from inr_amr_core import native, prune_on_boxes
+print("available", native.available())
+import helpers
+inr = helpers.ct_like_inr(width=16, layers=2, features=8, seed=0)
+res = prune_on_boxes(inr, np.zeros((3, 4)) - 1, np.zeros((3, 4)) + 1, id_samples=32, error_samples=4)
+print("ranks", res.ranks.tolist())
+"""
+
+
+@pytest.mark.parametrize("env", [{"CC": "false"}, {"INR_AMR_NATIVE": "off"}])
+def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
+    """A compiler that fails (or the switch) leaves the kernel out; pruning still works, same ranks."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    base = dict(
+        os.environ, INR_AMR_CACHE=str(tmp_path), PYTHONPATH=tests + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    runs = {}
+    for label, extra in (("fallback", env), ("kernel", {})):
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT], env={**base, **extra}, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr
+        runs[label] = out.stdout.splitlines()
+    assert runs["fallback"][0] == "available False"
+    assert runs["kernel"][0] == "available True"
+    assert runs["fallback"][1] == runs["kernel"][1]
+    built = list((tmp_path / "native").iterdir())
+    assert [p.suffix for p in built] == [".so"]  # one library, no temporary file left behind
