@@ -121,13 +121,21 @@ def available() -> bool:
 
 
 def pivoted_cholesky_boxes(
-    data: np.ndarray, gram: bool, caps: np.ndarray, steps: int, eps: float, threads: int = 1
+    data: np.ndarray,
+    gram: bool,
+    caps: np.ndarray,
+    steps: int,
+    eps: float,
+    threads: int = 1,
+    r_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pivoted Cholesky of every box: ``(r_rows (B, steps, w), pivots (B, steps), r_diag (B, steps),
     rank (B,), capped (B,))``, as :func:`inr_amr_core.pruning.pivoted_cholesky` defines them.
 
     ``data`` is ``(B, m, w)`` factors, or ``(B, w, w)`` Gram matrices where ``gram``; float64. ``caps``:
-    each box's most pivots (already at most ``min(m, w)``); ``steps``: their maximum.
+    each box's most pivots (already at most ``min(m, w)``); ``steps``: their maximum. ``r_rows``: an
+    optional C-contiguous float64 buffer of the first output's shape to write it into (every entry is
+    written).
     """
     lib = library()
     if lib is None:
@@ -135,7 +143,10 @@ def pivoted_cholesky_boxes(
     y = np.ascontiguousarray(data, dtype=np.float64)
     bsz, m, w = y.shape
     caps = np.ascontiguousarray(caps, dtype=np.int64)
-    r_rows = np.empty((bsz, steps, w))
+    if r_rows is None:
+        r_rows = np.empty((bsz, steps, w))
+    elif r_rows.shape != (bsz, steps, w) or r_rows.dtype != np.float64 or not r_rows.flags.c_contiguous:
+        raise ValueError(f"r_rows must be a C-contiguous float64 array of shape {(bsz, steps, w)}")
     pivots = np.empty((bsz, steps), np.int64)
     r_diag = np.empty((bsz, steps))
     rank = np.empty(bsz, np.int64)

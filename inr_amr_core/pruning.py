@@ -196,18 +196,9 @@ def pivoted_cholesky(
     -------
     IDResult
     """
-    if factor is not None:
-        f64 = factor.dtype
-        bsz, _, w = factor.shape
-        dev = factor.device
-        diag = (factor * factor).sum(dim=1)
-    else:
-        assert grams is not None
-        f64 = grams.dtype
-        bsz, w, _ = grams.shape
-        dev = grams.device
-        diag = torch.diagonal(grams, dim1=1, dim2=2).clone()
-    ws = workspace or Workspace(dev)
+    data = factor if factor is not None else grams
+    assert data is not None
+    f64, dev, bsz, w = data.dtype, data.device, data.shape[0], data.shape[2]
     kmax_all = min(max_steps, w)
     if max_rank is None:
         cap = torch.full((bsz,), kmax_all, dtype=torch.int64, device=dev)
@@ -215,18 +206,24 @@ def pivoted_cholesky(
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
     if dev.type == "cpu" and f64 == torch.float64 and bsz and native.available():
-        data = factor if factor is not None else grams
-        assert data is not None
+        rows_buffer = (workspace or Workspace(dev)).get("r_rows", (bsz, steps, w), f64)
         out = native.pivoted_cholesky_boxes(
-            data.numpy(), factor is None, cap.numpy(), steps, eps, threads=torch.get_num_threads()
+            data.numpy(), factor is None, cap.numpy(), steps, eps, torch.get_num_threads(), rows_buffer.numpy()
         )
         r_rows_n, pivots_n, r_diag_n, rank_n, capped_n = (torch.from_numpy(a) for a in out)
         k = int(rank_n.max().item())
-        r_rows_n, pivots_n, r_diag_n = r_rows_n[:, :k], pivots_n[:, :k], r_diag_n[:, :k]
+        # (the rows live in the workspace, which the next call reuses: the result keeps a copy)
+        r_rows_n, pivots_n, r_diag_n = r_rows_n[:, :k].clone(), pivots_n[:, :k], r_diag_n[:, :k]
         interp = _interpolation_matrices(r_rows_n, pivots_n, rank_n) if with_interpolation else None
         return IDResult(
             rank=rank_n, pivots=pivots_n, r_diag=r_diag_n, interpolation=interp, capped=capped_n, r_rows=r_rows_n
         )
+    if factor is not None:
+        diag = (factor * factor).sum(dim=1)
+    else:
+        assert grams is not None
+        diag = torch.diagonal(grams, dim1=1, dim2=2).clone()
+    ws = workspace or Workspace(dev)
     top = diag.max(dim=1).values if w else torch.zeros(bsz, dtype=f64, device=dev)
     thresh = (eps * eps) * top
     # the outputs, for every box
