@@ -64,7 +64,8 @@ def clean_env() -> dict:
 
 def test_wheel_ships_the_data_the_plugin_and_the_pvscripts(installed, tmp_path):
     code = (
-        "import json, inr_amr_core, inr_amr_core.native, inr_amr_apps.resources as r; print(json.dumps({'core': inr_amr_core.__file__, "
+        "import json, inr_amr_core, inr_amr_core.native, inr_amr_apps.resources as r; "
+        "print(json.dumps({'core': inr_amr_core.__file__, "
         "'data': str(r.data_file('ct_compression.pt')), 'plugin': str(r.plugin_dir() / 'inr_amr_plugin.py'), "
         "'demo': str(r.pvscript('demo.py')), 'site': str(r.plugin_dir() / 'site' / 'sitecustomize.py'), "
         "'kernel': str(inr_amr_core.native.SOURCE)})); print(inr_amr_core.native.available())"
