@@ -81,15 +81,19 @@ def _compile(target: Path) -> None:
             os.unlink(tmp)
 
 
+def _disabled() -> bool:
+    return os.environ.get("INR_AMR_NATIVE", "").lower() in ("off", "0", "no")
+
+
 def library() -> ctypes.CDLL | None:
     """The loaded kernel, compiling it the first time (None: disabled, or no working compiler)."""
+    if _disabled():
+        return None
     global _library, _tried
     with _lock:
         if _tried:
             return _library
         _tried = True
-        if os.environ.get("INR_AMR_NATIVE", "").lower() in ("off", "0", "no"):
-            return None
         digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(compile_flags()).encode()).hexdigest()[:16]
         target = _build_dir() / f"pivot-{digest}.so"
         try:
@@ -116,7 +120,8 @@ def _thread_pool() -> ThreadPoolExecutor:
 
 
 def available() -> bool:
-    """Whether the C kernel is in use (compiled and loaded, not disabled)."""
+    """Whether the C kernel is in use: compiled and loaded, and not switched off by ``INR_AMR_NATIVE=off``
+    (read on every call, so a process can compare both implementations)."""
     return library() is not None
 
 

@@ -32,7 +32,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from . import native
+from .native import available as native_available
+from .native import pivoted_cholesky_boxes
 from .inr import INR, resolve_device
 from .sampling import SampleStream
 
@@ -205,9 +206,9 @@ def pivoted_cholesky(
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
-    if dev.type == "cpu" and f64 == torch.float64 and bsz and native.available():
+    if dev.type == "cpu" and f64 == torch.float64 and bsz and native_available():
         rows_buffer = (workspace or Workspace(dev)).get("r_rows", (bsz, steps, w), f64)
-        out = native.pivoted_cholesky_boxes(
+        out = pivoted_cholesky_boxes(
             data.numpy(), factor is None, cap.numpy(), steps, eps, torch.get_num_threads(), rows_buffer.numpy()
         )
         r_rows_n, pivots_n, r_diag_n, rank_n, capped_n = (torch.from_numpy(a) for a in out)
@@ -408,10 +409,13 @@ class _LiveNeurons:
         block: int,
         ws: Workspace,
         sketch: torch.Tensor | None = None,
+        exact_factor: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Activations and what pivoting needs in float64, ``block`` boxes at a time.
 
-        ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations.
+        ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations,
+        or (``exact_factor``, for the C kernel, which forms only the Gram rows it pivots on) the
+        activations ``Z`` themselves in float64.
         Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the sketches
         ``Y = sketch @ Z`` themselves, ``s`` rows instead of ``samples`` (pivoting forms the few Gram
         rows it needs from them). On the CPU, blocks small enough to stay in cache keep the copies and
@@ -425,6 +429,8 @@ class _LiveNeurons:
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
             if sketch is not None:
                 pivot_data = ws.get("sketch64", (nbox, sketch.shape[0], width), torch.float64)
+            elif exact_factor:
+                pivot_data = ws.get("z64", (nbox, samples, width), torch.float64)
             else:
                 pivot_data = ws.get("grams", (nbox, width, width), torch.float64)
             for s in range(0, nbox, block):
@@ -439,6 +445,9 @@ class _LiveNeurons:
                     y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
                     torch.matmul(sketch, z, out=y32)
                     pivot_data[s:e].copy_(y32)
+                    continue
+                if exact_factor:
+                    pivot_data[s:e].copy_(z)
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
@@ -664,9 +673,11 @@ def prune_on_boxes(
         rows_needed = min(id_samples, int(budget) + int(oversample))
         if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
             sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
+    # the exact ID through the C kernel pivots on the activations themselves (no Gram products)
+    exact_factor = sketch is None and dev.type == "cpu" and native_available()
     # activations (float32, two layers), Gram matrices (sketched: the sketches) and R rows; on a GPU the
     # float64 copy too
-    pivot_rows = wmax if sketch is None else sketch.shape[0]
+    pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if exact_factor else wmax)
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * pivot_rows * wmax * 8
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
     cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
@@ -710,7 +721,7 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch)
+                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, exact_factor)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
@@ -719,7 +730,7 @@ def prune_on_boxes(
                 if layer_rank is not None:
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
-                grams, factor = (pivot_data, None) if sketch is None else (None, pivot_data)
+                grams, factor = (None, pivot_data) if sketch is not None or exact_factor else (pivot_data, None)
                 res = pivoted_cholesky(
                     grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=factor
                 )
