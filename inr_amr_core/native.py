@@ -22,6 +22,7 @@ import os
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from .diskcache import cache_dir
 
-__all__ = ["available", "library", "pivoted_cholesky_boxes"]
+__all__ = ["available", "interpolation_matrices", "library", "pivoted_cholesky_boxes"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,9 @@ def library() -> ctypes.CDLL | None:
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
         fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
         fn.restype = None
+        interp = lib.inr_amr_interpolation
+        interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr]
+        interp.restype = None
         _library = lib
         return lib
 
@@ -179,11 +183,36 @@ def pivoted_cholesky_boxes(
             resid.ctypes.data,
         )
 
-    work = bsz * steps * (m if not gram else 1) * w
-    threads = max(1, min(threads, bsz, work // _MIN_SPLIT_WORK))
-    if threads == 1:
-        run(0, bsz)
-    else:
-        bounds = np.linspace(0, bsz, threads + 1).astype(int)
-        list(_thread_pool().map(run, bounds[:-1], bounds[1:]))
+    _split(run, bsz, bsz * steps * (m if not gram else 1) * w, threads)
     return r_rows, pivots, r_diag, rank, capped.astype(bool)
+
+
+def interpolation_matrices(r_rows: np.ndarray, pivots: np.ndarray, rank: np.ndarray, threads: int = 1) -> np.ndarray:
+    """The interpolation matrices ``T = R11^-1 R`` ``(B, k, w)`` of decompositions given by their R rows
+    ``(B, k, w)`` (zero past each rank), pivots ``(B, k)`` and ranks ``(B,)``, as
+    :func:`inr_amr_core.pruning._interpolation_matrices` defines them."""
+    lib = library()
+    if lib is None:
+        raise RuntimeError("the C pivoting kernel is not available")
+    r = np.ascontiguousarray(r_rows, dtype=np.float64)
+    piv = np.ascontiguousarray(pivots, dtype=np.int64)
+    rk = np.ascontiguousarray(rank, dtype=np.int64)
+    bsz, k, w = r.shape
+    t = np.empty_like(r)
+    fn = lib.inr_amr_interpolation
+
+    def run(first: int, last: int) -> None:
+        fn(r.ctypes.data, piv.ctypes.data, rk.ctypes.data, first, last, k, w, t.ctypes.data)
+
+    _split(run, bsz, bsz * k * k * w // 2, threads)
+    return t
+
+
+def _split(run: Callable[[int, int], None], boxes: int, work: int, threads: int) -> None:
+    """``run(first, last)`` over ``[0, boxes)``, split between threads where the work is worth it."""
+    threads = max(1, min(threads, boxes, work // _MIN_SPLIT_WORK))
+    if threads == 1:
+        run(0, boxes)
+    else:
+        bounds = np.linspace(0, boxes, threads + 1).astype(int)
+        list(_thread_pool().map(run, bounds[:-1], bounds[1:]))

@@ -104,3 +104,32 @@ void inr_amr_pivoted_cholesky(const double *y, int64_t first, int64_t last, int6
                 rank + b, capped + b, resid);
     }
 }
+
+/* Interpolation matrices T = R11^-1 R of boxes [first, last): r (B, k, w) R rows (zero past each rank),
+ * piv (B, k), rank (B,); out t (B, k, w). R11[i, j] = R[i, piv[j]] is upper triangular (its entries
+ * below the diagonal are round-off of zeros, and are taken as zero); the pivot columns of T are set to
+ * exact unit vectors, so that a kept neuron is kept exactly; rows past the rank are zero. */
+void inr_amr_interpolation(const double *r, const int64_t *piv, const int64_t *rank, int64_t first, int64_t last,
+                           int64_t k, int64_t w, double *t) {
+    for (int64_t b = first; b < last; b++) {
+        const double *rb = r + b * k * w;
+        const int64_t *pb = piv + b * k;
+        double *tb = t + b * k * w;
+        const int64_t n = rank[b];
+        int64_t i, j, c;
+        for (i = n - 1; i >= 0; i--) {
+            double *ti = tb + i * w;
+            memcpy(ti, rb + i * w, (size_t)w * sizeof(double));
+            for (j = i + 1; j < n; j++) {
+                const double a = rb[i * w + pb[j]];
+                const double *tj = tb + j * w;
+                for (c = 0; c < w; c++) ti[c] -= a * tj[c];
+            }
+            const double d = rb[i * w + pb[i]];
+            for (c = 0; c < w; c++) ti[c] /= d;
+        }
+        for (i = 0; i < n; i++)
+            for (j = 0; j < n; j++) tb[i * w + pb[j]] = i == j ? 1.0 : 0.0;
+        if (n < k) memset(tb + n * w, 0, (size_t)((k - n) * w) * sizeof(double));
+    }
+}

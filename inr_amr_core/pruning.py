@@ -32,9 +32,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .native import available as native_available
-from .native import pivoted_cholesky_boxes
 from .inr import INR, resolve_device
+from .native import available as native_available
+from .native import interpolation_matrices as native_interpolation
+from .native import pivoted_cholesky_boxes
 from .sampling import SampleStream
 
 __all__ = [
@@ -464,6 +465,9 @@ def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: to
     if k == 0:
         return r_rows.new_zeros(bsz, 0, w)
     dev = r_rows.device
+    if dev.type == "cpu" and bsz and native_available():
+        t_np = native_interpolation(r_rows.numpy(), pivots.numpy(), rank.numpy(), torch.get_num_threads())
+        return torch.from_numpy(t_np)
     idx = torch.arange(k, device=dev)
     valid = idx[None, :] < rank[:, None]  # (B, k)
     r11 = torch.gather(r_rows, 2, pivots[:, None, :].expand(bsz, k, k))  # rows i, pivot columns j

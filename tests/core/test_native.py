@@ -126,3 +126,28 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
     assert runs["fallback"][1] == runs["kernel"][1]
     built = list((tmp_path / "native").iterdir())
     assert [p.suffix for p in built] == [".so"]  # one library, no temporary file left behind
+
+
+def test_interpolation_matrices_match_torch(kernel, rng, monkeypatch):
+    """T = R11^-1 R from the kernel's R rows: to rounding the torch solve's, pivot columns exact unit vectors."""
+    from inr_amr_core.pruning import _interpolation_matrices
+
+    y = factors(rng, boxes=30)
+    caps = rng.integers(0, 40, y.shape[0])
+    rows, piv, _, rank, _ = native.pivoted_cholesky_boxes(y, False, caps, int(caps.max()), 1e-3)
+    k = int(rank.max())
+    args = (torch.from_numpy(rows[:, :k].copy()), torch.from_numpy(piv[:, :k].copy()), torch.from_numpy(rank))
+    t = native.interpolation_matrices(*(a.numpy() for a in args))
+    with monkeypatch.context() as m:
+        m.setenv("INR_AMR_NATIVE", "off")
+        ref = _interpolation_matrices(*args).numpy()
+    np.testing.assert_allclose(t, ref, rtol=1e-7, atol=1e-9)
+    for b in range(y.shape[0]):
+        n = rank[b]
+        np.testing.assert_array_equal(t[b][:n][:, piv[b, :n]], np.eye(n))
+        assert not t[b][n:].any()
+    # the result reproduces each box's factor from its kept columns: Y ~ Y[:, I] T
+    b = int(np.argmax(rank))
+    n = rank[b]
+    approx = y[b][:, piv[b, :n]] @ t[b][:n]
+    assert np.linalg.norm(approx - y[b]) <= 1e-2 * np.linalg.norm(y[b])
