@@ -108,6 +108,9 @@ def library() -> ctypes.CDLL | None:
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
         fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
         fn.restype = None
+        fn32 = lib.inr_amr_pivoted_cholesky_f32
+        fn32.argtypes = [ptr, i64, i64, i64, i64, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+        fn32.restype = None
         interp = lib.inr_amr_interpolation
         interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr]
         interp.restype = None
@@ -141,7 +144,8 @@ def pivoted_cholesky_boxes(
     """The pivoted Cholesky of every box: ``(r_rows (B, steps, w), pivots (B, steps), r_diag (B, steps),
     rank (B,), capped (B,))``, as :func:`inr_amr_core.pruning.pivoted_cholesky` defines them.
 
-    ``data`` is ``(B, m, w)`` factors, or ``(B, w, w)`` Gram matrices where ``gram``; float64. ``caps``:
+    ``data`` is ``(B, m, w)`` factors, float64 or float32 (computed in float64 all the same: the same
+    bits as on their float64 copy), or ``(B, w, w)`` float64 Gram matrices where ``gram``. ``caps``:
     each box's most pivots (already at most ``min(m, w)``); ``steps``: their maximum. ``r_rows``: an
     optional C-contiguous float64 buffer of the first output's shape to write it into (every entry is
     written).
@@ -149,7 +153,8 @@ def pivoted_cholesky_boxes(
     lib = library()
     if lib is None:
         raise RuntimeError("the C pivoting kernel is not available")
-    y = np.ascontiguousarray(data, dtype=np.float64)
+    single = data.dtype == np.float32 and not gram
+    y = np.ascontiguousarray(data, dtype=np.float32 if single else np.float64)
     bsz, m, w = y.shape
     caps = np.ascontiguousarray(caps, dtype=np.int64)
     if r_rows is None:
@@ -165,13 +170,9 @@ def pivoted_cholesky_boxes(
 
     def run(first: int, last: int) -> None:
         resid = np.empty(max(w, 1))
-        fn(
-            y.ctypes.data,
-            first,
-            last,
-            m,
-            w,
-            int(gram),
+        head = (y.ctypes.data, first, last, m, w) + (() if single else (int(gram),))
+        (lib.inr_amr_pivoted_cholesky_f32 if single else fn)(
+            *head,
             caps.ctypes.data,
             steps,
             eps2,

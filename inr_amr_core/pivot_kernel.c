@@ -14,94 +14,110 @@
 #include <stdint.h>
 #include <string.h>
 
-static void one_box(const double *y, int64_t m, int64_t w, int gram, int64_t cap, int64_t steps, double eps2,
-                    double *r, int64_t *piv, double *rdiag, int64_t *rank_out, uint8_t *capped_out, double *resid) {
-    int64_t c, i, k, j;
-    int has_nan = 0;
-    double top = -INFINITY;
-    if (gram) {
-        for (c = 0; c < w; c++) resid[c] = y[c * w + c];
-    } else {
-        for (c = 0; c < w; c++) resid[c] = 0.0;
-        for (i = 0; i < m; i++) {
-            const double *row = y + i * w;
-            for (c = 0; c < w; c++) resid[c] += row[c] * row[c];
-        }
-    }
-    for (c = 0; c < w; c++) {
-        if (isnan(resid[c])) has_nan = 1;
-        else if (resid[c] > top) top = resid[c];
-    }
-    if (w == 0) top = 0.0;
-    if (has_nan) top = NAN; /* as torch's max: a NaN column stops the box before its first step */
-    const double thresh = eps2 * top;
-    int active = top > 0;
-    int64_t rank = 0;
-    uint8_t capped = 0;
-    for (j = 0;; j++) {
-        double val = -INFINITY;
-        int64_t p = 0;
-        for (c = 0; c < w; c++) {
-            const double v = resid[c];
-            if (isnan(v)) {
-                val = v;
-                p = c;
-                break;
-            }
-            if (v > val) {
-                val = v;
-                p = c;
-            }
-        }
-        const int passes = active && val >= thresh && val > 0;
-        if (passes && rank >= cap) {
-            capped = 1;
-            break;
-        }
-        if (!passes || j >= steps) break;
-        double *row = r + j * w;
-        if (gram) {
-            memcpy(row, y + p * w, (size_t)w * sizeof(double));
-        } else { /* G[p, :] = y_p^T Y, row by row of Y */
-            for (c = 0; c < w; c++) row[c] = 0.0;
-            for (i = 0; i < m; i++) {
-                const double *yr = y + i * w;
-                const double yp = yr[p];
-                for (c = 0; c < w; c++) row[c] += yp * yr[c];
-            }
-        }
-        for (k = 0; k < j; k++) {
-            const double *prev = r + k * w;
-            const double coef = prev[p];
-            for (c = 0; c < w; c++) row[c] -= coef * prev[c];
-        }
-        const double norm = sqrt(val);
-        for (c = 0; c < w; c++) row[c] /= norm;
-        row[p] = norm; /* the pivot's own entry is exactly its norm */
-        for (c = 0; c < w; c++) resid[c] -= row[c] * row[c];
-        resid[p] = -INFINITY;
-        piv[j] = p;
-        rdiag[j] = norm;
-        rank++;
-    }
-    for (j = rank; j < steps; j++) { /* rows, pivots and norms past the rank are zero */
-        memset(r + j * w, 0, (size_t)w * sizeof(double));
-        piv[j] = 0;
-        rdiag[j] = 0.0;
-    }
-    *rank_out = rank;
-    *capped_out = capped;
+#define DEFINE_ONE_BOX(NAME, T) \
+static void NAME(const T *y, int64_t m, int64_t w, int gram, int64_t cap, int64_t steps, double eps2, \
+                    double *r, int64_t *piv, double *rdiag, int64_t *rank_out, uint8_t *capped_out, double *resid) { \
+    int64_t c, i, k, j; \
+    int has_nan = 0; \
+    double top = -INFINITY; \
+    if (gram) { \
+        for (c = 0; c < w; c++) resid[c] = (double)y[c * w + c]; \
+    } else { \
+        for (c = 0; c < w; c++) resid[c] = 0.0; \
+        for (i = 0; i < m; i++) { \
+            const T *row = y + i * w; \
+            for (c = 0; c < w; c++) resid[c] += (double)row[c] * (double)row[c]; \
+        } \
+    } \
+    for (c = 0; c < w; c++) { \
+        if (isnan(resid[c])) has_nan = 1; \
+        else if (resid[c] > top) top = resid[c]; \
+    } \
+    if (w == 0) top = 0.0; \
+    if (has_nan) top = NAN; /* as torch's max: a NaN column stops the box before its first step */ \
+    const double thresh = eps2 * top; \
+    int active = top > 0; \
+    int64_t rank = 0; \
+    uint8_t capped = 0; \
+    for (j = 0;; j++) { \
+        double val = -INFINITY; \
+        int64_t p = 0; \
+        for (c = 0; c < w; c++) { \
+            const double v = resid[c]; \
+            if (isnan(v)) { \
+                val = v; \
+                p = c; \
+                break; \
+            } \
+            if (v > val) { \
+                val = v; \
+                p = c; \
+            } \
+        } \
+        const int passes = active && val >= thresh && val > 0; \
+        if (passes && rank >= cap) { \
+            capped = 1; \
+            break; \
+        } \
+        if (!passes || j >= steps) break; \
+        double *row = r + j * w; \
+        if (gram) { \
+            for (c = 0; c < w; c++) row[c] = (double)y[p * w + c]; \
+        } else { /* G[p, :] = y_p^T Y, row by row of Y */ \
+            for (c = 0; c < w; c++) row[c] = 0.0; \
+            for (i = 0; i < m; i++) { \
+                const T *yr = y + i * w; \
+                const double yp = (double)yr[p]; \
+                for (c = 0; c < w; c++) row[c] += yp * (double)yr[c]; \
+            } \
+        } \
+        for (k = 0; k < j; k++) { \
+            const double *prev = r + k * w; \
+            const double coef = prev[p]; \
+            for (c = 0; c < w; c++) row[c] -= coef * prev[c]; \
+        } \
+        const double norm = sqrt(val); \
+        for (c = 0; c < w; c++) row[c] /= norm; \
+        row[p] = norm; /* the pivot's own entry is exactly its norm */ \
+        for (c = 0; c < w; c++) resid[c] -= row[c] * row[c]; \
+        resid[p] = -INFINITY; \
+        piv[j] = p; \
+        rdiag[j] = norm; \
+        rank++; \
+    } \
+    for (j = rank; j < steps; j++) { /* rows, pivots and norms past the rank are zero */ \
+        memset(r + j * w, 0, (size_t)w * sizeof(double)); \
+        piv[j] = 0; \
+        rdiag[j] = 0.0; \
+    } \
+    *rank_out = rank; \
+    *capped_out = capped; \
 }
 
+DEFINE_ONE_BOX(one_box_f64, double)
+DEFINE_ONE_BOX(one_box_f32, float)
+
 /* Boxes [first, last) of a batch: y (B, m, w) or (B, w, w); caps (B,); outputs r (B, steps, w),
- * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: w doubles of scratch. */
+ * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: w doubles of scratch. The float32
+ * entry point reads float32 factors (activations or their sketches) and computes in float64: the
+ * products of two float32 numbers are exact in float64, so it gives the same bits as the float64 entry
+ * point on the float64 copy, with half the memory traffic and no copy. */
 void inr_amr_pivoted_cholesky(const double *y, int64_t first, int64_t last, int64_t m, int64_t w, int gram,
                               const int64_t *caps, int64_t steps, double eps2, double *r, int64_t *piv, double *rdiag,
                               int64_t *rank, uint8_t *capped, double *resid) {
     const int64_t per_box = (gram ? w : m) * w;
     for (int64_t b = first; b < last; b++) {
-        one_box(y + b * per_box, m, w, gram, caps[b], steps, eps2, r + b * steps * w, piv + b * steps, rdiag + b * steps,
-                rank + b, capped + b, resid);
+        one_box_f64(y + b * per_box, m, w, gram, caps[b], steps, eps2, r + b * steps * w, piv + b * steps,
+                    rdiag + b * steps, rank + b, capped + b, resid);
+    }
+}
+
+void inr_amr_pivoted_cholesky_f32(const float *y, int64_t first, int64_t last, int64_t m, int64_t w,
+                                  const int64_t *caps, int64_t steps, double eps2, double *r, int64_t *piv,
+                                  double *rdiag, int64_t *rank, uint8_t *capped, double *resid) {
+    for (int64_t b = first; b < last; b++) {
+        one_box_f32(y + b * m * w, m, w, 0, caps[b], steps, eps2, r + b * steps * w, piv + b * steps,
+                    rdiag + b * steps, rank + b, capped + b, resid);
     }
 }
 

@@ -207,8 +207,9 @@ def pivoted_cholesky(
     else:
         cap = torch.as_tensor(max_rank, dtype=torch.int64, device=dev).expand(bsz).clone().clamp(0, kmax_all)
     steps = int(cap.max().item()) if bsz else 0
-    if dev.type == "cpu" and f64 == torch.float64 and bsz and native_available():
-        rows_buffer = (workspace or Workspace(dev)).get("r_rows", (bsz, steps, w), f64)
+    single = f64 == torch.float32 and factor is not None  # (activations or sketches, for the C kernel)
+    if dev.type == "cpu" and (f64 == torch.float64 or single) and bsz and native_available():
+        rows_buffer = (workspace or Workspace(dev)).get("r_rows", (bsz, steps, w), torch.float64)
         out = pivoted_cholesky_boxes(
             data.numpy(), factor is None, cap.numpy(), steps, eps, torch.get_num_threads(), rows_buffer.numpy()
         )
@@ -220,6 +221,10 @@ def pivoted_cholesky(
         return IDResult(
             rank=rank_n, pivots=pivots_n, r_diag=r_diag_n, interpolation=interp, capped=capped_n, r_rows=r_rows_n
         )
+    if single:  # the kernel was switched off since the factors were made: the torch version needs float64
+        assert factor is not None
+        factor = factor.double()
+        f64 = factor.dtype
     if factor is not None:
         diag = (factor * factor).sum(dim=1)
     else:
@@ -411,12 +416,15 @@ class _LiveNeurons:
         ws: Workspace,
         sketch: torch.Tensor | None = None,
         exact_factor: bool = False,
+        single: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Activations and what pivoting needs in float64, ``block`` boxes at a time.
+        """Activations and what pivoting needs, ``block`` boxes at a time.
 
         ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations,
         or (``exact_factor``, for the C kernel, which forms only the Gram rows it pivots on) the
-        activations ``Z`` themselves in float64.
+        activations ``Z`` themselves. ``single``: the pivoting takes float32 factors (the C kernel,
+        which computes in float64 from them), so the activations and sketches are handed over as they
+        are, without a float64 copy.
         Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the sketches
         ``Y = sketch @ Z`` themselves, ``s`` rows instead of ``samples`` (pivoting forms the few Gram
         rows it needs from them). On the CPU, blocks small enough to stay in cache keep the copies and
@@ -429,9 +437,12 @@ class _LiveNeurons:
             width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
             if sketch is not None:
-                pivot_data = ws.get("sketch64", (nbox, sketch.shape[0], width), torch.float64)
+                dtype = torch.float32 if single else torch.float64
+                pivot_data = ws.get(f"sketch{dtype}", (nbox, sketch.shape[0], width), dtype)
             elif exact_factor:
-                pivot_data = ws.get("z64", (nbox, samples, width), torch.float64)
+                pivot_data = (
+                    out.view(nbox, samples, width) if single else ws.get("z64", (nbox, samples, width), torch.float64)
+                )
             else:
                 pivot_data = ws.get("grams", (nbox, width, width), torch.float64)
             for s in range(0, nbox, block):
@@ -443,12 +454,16 @@ class _LiveNeurons:
                 if sketch is not None:
                     # float32 products of the float32 activations (each box's one GEMM of the same shape
                     # whatever the block or chunk, so its bits do not depend on them: tested), kept in float64
+                    if single:
+                        torch.matmul(sketch, z, out=pivot_data[s:e])
+                        continue
                     y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
                     torch.matmul(sketch, z, out=y32)
                     pivot_data[s:e].copy_(y32)
                     continue
                 if exact_factor:
-                    pivot_data[s:e].copy_(z)
+                    if not single:
+                        pivot_data[s:e].copy_(z)
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
@@ -678,7 +693,8 @@ def prune_on_boxes(
         if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
             sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
     # the exact ID through the C kernel pivots on the activations themselves (no Gram products)
-    exact_factor = sketch is None and dev.type == "cpu" and native_available()
+    native = dev.type == "cpu" and native_available()
+    exact_factor = sketch is None and native
     # activations (float32, two layers), Gram matrices (sketched: the sketches) and R rows; on a GPU the
     # float64 copy too
     pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if exact_factor else wmax)
@@ -725,7 +741,7 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, exact_factor)
+                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, exact_factor, native)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)

@@ -151,3 +151,13 @@ def test_interpolation_matrices_match_torch(kernel, rng, monkeypatch):
     n = rank[b]
     approx = y[b][:, piv[b, :n]] @ t[b][:n]
     assert np.linalg.norm(approx - y[b]) <= 1e-2 * np.linalg.norm(y[b])
+
+
+def test_float32_factors_give_the_bits_of_their_float64_copy(kernel, rng):
+    """Products of two float32 numbers are exact in float64: the float32 entry point is the float64 one."""
+    y32 = factors(rng, boxes=12).astype(np.float32)
+    caps = np.full(12, 40)
+    single = native.pivoted_cholesky_boxes(y32, False, caps, 40, 1e-3)
+    double = native.pivoted_cholesky_boxes(y32.astype(np.float64), False, caps, 40, 1e-3)
+    for a, b in zip(single, double):
+        np.testing.assert_array_equal(a, b)
