@@ -6,11 +6,14 @@ dozen operator calls per step, so on the CPU it cost several times the forward p
 through all its steps; the batch is split between threads (ctypes releases the GIL during the call).
 
 Build: the C compiler ``$CC`` (default ``cc``) with ``-O3 -ffp-contract=off`` (no fused multiply-adds,
-no reassociation: each box's result is the same bits on any x86-64 build), into the cache folder
-(:func:`inr_amr_core.diskcache.cache_dir`, else the temporary folder), named by the source's hash and
-written atomically, so concurrent processes (MPI ranks) share it. Where no compiler works, or with
-``INR_AMR_NATIVE=off``, pruning uses the torch version: the same algorithm, whose sums are rounded
-in another order (a mesh can differ where an element's decision sits exactly on a threshold).
+no reassociation: each box's result is the same bits on any x86-64 build; AVX2 where the CPU has it),
+about 0.3 s, once per machine and source version (``scripts/setup.sh`` does it), into
+``$INR_AMR_NATIVE_DIR``, else ``$XDG_CACHE_HOME/inr-amr/native`` or ``~/.cache/inr-amr/native`` (the
+temporary folder where that cannot be written; the mesh cache's ``INR_AMR_CACHE`` does not move it),
+named by the source's and the flags' hash and written atomically, so concurrent processes (MPI ranks)
+share it. Where no compiler works, or with ``INR_AMR_NATIVE=off``, pruning uses the torch version:
+the same algorithm, whose sums are rounded in another order (a mesh can differ where an element's
+decision sits exactly on a threshold).
 """
 
 from __future__ import annotations
@@ -27,8 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
-from .diskcache import cache_dir
 
 __all__ = ["available", "interpolation_matrices", "library", "pivoted_cholesky_boxes"]
 
@@ -62,15 +63,17 @@ def compile_flags() -> tuple[str, ...]:
     return BASE_FLAGS + (("-mavx2",) if "avx2" in _cpu_flags() else ())
 
 
-def _build_dir() -> Path:
-    base = cache_dir()
-    if base is None:
-        base = Path(tempfile.gettempdir()) / f"inr-amr-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    return base / "native"
+def build_dirs() -> list[Path]:
+    """Where the library is built, in order of preference."""
+    explicit = os.environ.get("INR_AMR_NATIVE_DIR")
+    if explicit:
+        return [Path(explicit)]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    return [Path(base) / "inr-amr" / "native", Path(tempfile.gettempdir()) / f"inr-amr-{user}" / "native"]
 
 
 def _compile(target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
@@ -80,6 +83,9 @@ def _compile(target: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    for old in target.parent.glob("pivot-*.so"):  # builds of other versions (a loaded one stays mapped)
+        if old != target:
+            old.unlink(missing_ok=True)
 
 
 def _disabled() -> bool:
@@ -96,13 +102,22 @@ def library() -> ctypes.CDLL | None:
             return _library
         _tried = True
         digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(compile_flags()).encode()).hexdigest()[:16]
-        target = _build_dir() / f"pivot-{digest}.so"
-        try:
-            if not target.is_file():
-                _compile(target)
-            lib = ctypes.CDLL(str(target))
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("the C pivoting kernel is not available (%s); using the torch version", exc)
+        lib, problem = None, ""
+        for folder in build_dirs():
+            target = folder / f"pivot-{digest}.so"
+            try:
+                if not target.is_file():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    _compile(target)
+                lib = ctypes.CDLL(str(target))
+                break
+            except subprocess.CalledProcessError as exc:
+                problem = f"{exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()[-300:]}"
+                break  # (another folder would not help the compiler)
+            except (OSError, subprocess.SubprocessError) as exc:
+                problem = str(exc)
+        if lib is None:
+            log.warning("the C pivoting kernel is not available (%s); using the torch version", problem)
             return None
         fn = lib.inr_amr_pivoted_cholesky
         i64, ptr = ctypes.c_int64, ctypes.c_void_p

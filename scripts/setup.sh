@@ -34,4 +34,6 @@ fi
 .venv/bin/python -m pip install -q "torch==2.13.0" "pytest>=7" "ruff==0.17.6" "mypy==2.4.1" "setuptools>=64"
 .venv/bin/python -m pip install -q --no-deps -e .
 .venv/bin/inr-amr --version
+# Pruning's pivoting kernel (C, about 0.3 s), built now rather than at the first refinement
+.venv/bin/python -c "from inr_amr_core import native; import sys; sys.exit(0 if native.available() else 'setup: the C pivoting kernel did not build')"
 echo "setup: done (.venv/bin/inr-amr is ready)"

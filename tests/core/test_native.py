@@ -112,8 +112,12 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
     """A compiler that fails (or the switch) leaves the kernel out; pruning still works, same ranks."""
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     base = dict(
-        os.environ, INR_AMR_CACHE=str(tmp_path), PYTHONPATH=tests + os.pathsep + os.environ.get("PYTHONPATH", "")
+        os.environ,
+        INR_AMR_NATIVE_DIR=str(tmp_path),
+        INR_AMR_CACHE="off",  # (the mesh cache's switch does not touch the kernel)
+        PYTHONPATH=tests + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
+    (tmp_path / "pivot-0000000000000000.so").write_bytes(b"an older version's build")
     runs = {}
     for label, extra in (("fallback", env), ("kernel", {})):
         out = subprocess.run(
@@ -124,8 +128,8 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
     assert runs["fallback"][0] == "available False"
     assert runs["kernel"][0] == "available True"
     assert runs["fallback"][1] == runs["kernel"][1]
-    built = list((tmp_path / "native").iterdir())
-    assert [p.suffix for p in built] == [".so"]  # one library, no temporary file left behind
+    built = list(tmp_path.iterdir())
+    assert [p.suffix for p in built] == [".so"]  # one library: no temporary file, no older build left
 
 
 def test_interpolation_matrices_match_torch(kernel, rng, monkeypatch):
