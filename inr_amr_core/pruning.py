@@ -178,6 +178,7 @@ def pivoted_cholesky(
     with_interpolation: bool = True,
     workspace: Workspace | None = None,
     factor: torch.Tensor | None = None,
+    keep_rows: bool = True,
 ) -> IDResult:
     """The interpolative decompositions of matrices ``Z_b`` given their Gram matrices, or the matrices.
 
@@ -193,6 +194,9 @@ def pivoted_cholesky(
         ``(B, m, w)`` float64 ``Z_b`` themselves, instead of ``grams``: each step forms only the Gram
         row it needs, ``Z_b^T z_p`` (``m w`` multiply-adds instead of the whole Gram matrix's ``m w^2``;
         for short matrices, the sketches, the cheaper way when the rank stays well below ``w``).
+    keep_rows : bool, default True
+        Keep the R rows in the result (what :meth:`IDResult.interpolation_for` needs later); a caller
+        that needs only ranks and pivots saves their copy.
 
     Returns
     -------
@@ -215,11 +219,12 @@ def pivoted_cholesky(
         )
         r_rows_n, pivots_n, r_diag_n, rank_n, capped_n = (torch.from_numpy(a) for a in out)
         k = int(rank_n.max().item())
-        # (the rows live in the workspace, which the next call reuses: the result keeps a copy)
-        r_rows_n, pivots_n, r_diag_n = r_rows_n[:, :k].clone(), pivots_n[:, :k], r_diag_n[:, :k]
-        interp = _interpolation_matrices(r_rows_n, pivots_n, rank_n) if with_interpolation else None
+        pivots_n, r_diag_n = pivots_n[:, :k], r_diag_n[:, :k]
+        interp = _interpolation_matrices(r_rows_n[:, :k], pivots_n, rank_n) if with_interpolation else None
+        # (the rows live in the workspace, which the next call reuses: a result that keeps them keeps a copy)
+        kept_rows = r_rows_n[:, :k].clone() if keep_rows else None
         return IDResult(
-            rank=rank_n, pivots=pivots_n, r_diag=r_diag_n, interpolation=interp, capped=capped_n, r_rows=r_rows_n
+            rank=rank_n, pivots=pivots_n, r_diag=r_diag_n, interpolation=interp, capped=capped_n, r_rows=kept_rows
         )
     if single:  # the kernel was switched off since the factors were made: the torch version needs float64
         assert factor is not None
@@ -312,9 +317,10 @@ def pivoted_cholesky(
 def _widen_columns(part: IDResult, cols: torch.Tensor, width: int) -> IDResult:
     """The decomposition of matrices whose columns ``cols`` are ``part``'s and whose others are zero."""
     bsz = part.rank.shape[0]
-    assert part.r_rows is not None
-    r_rows = part.r_rows.new_zeros(bsz, part.r_rows.shape[1], width)
-    r_rows[:, :, cols] = part.r_rows
+    r_rows = None
+    if part.r_rows is not None:
+        r_rows = part.r_rows.new_zeros(bsz, part.r_rows.shape[1], width)
+        r_rows[:, :, cols] = part.r_rows
     interp = None
     if part.interpolation is not None:
         interp = part.interpolation.new_zeros(bsz, part.interpolation.shape[1], width)
@@ -752,7 +758,14 @@ def prune_on_boxes(
                 steps = id_samples if sketch is None else sketch.shape[0]
                 grams, factor = (None, pivot_data) if sketch is not None or exact_factor else (pivot_data, None)
                 res = pivoted_cholesky(
-                    grams, steps, eps, max_rank=cap, with_interpolation=False, workspace=ws, factor=factor
+                    grams,
+                    steps,
+                    eps,
+                    max_rank=cap,
+                    with_interpolation=False,
+                    workspace=ws,
+                    factor=factor,
+                    keep_rows=error_samples > 0,  # (only the pruned network's error needs them)
                 )
                 if cols is not None:
                     res = _widen_columns(res, cols, model.weights[l].shape[0])
