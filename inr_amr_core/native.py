@@ -11,7 +11,8 @@ about 0.3 s, once per machine and source version (``scripts/setup.sh`` does it),
 ``$INR_AMR_NATIVE_DIR``, else ``$XDG_CACHE_HOME/inr-amr/native`` or ``~/.cache/inr-amr/native`` (the
 temporary folder where that cannot be written; the mesh cache's ``INR_AMR_CACHE`` does not move it),
 named by the source's and the flags' hash and written atomically, so concurrent processes (MPI ranks)
-share it. Where no compiler works, or with ``INR_AMR_NATIVE=off``, pruning uses the torch version:
+share it (builds of other versions are left alone: another installed copy may use them). Where no
+compiler works, or with ``INR_AMR_NATIVE=off``, pruning uses the torch version:
 the same algorithm, whose sums are rounded in another order (a mesh can differ where an element's
 decision sits exactly on a threshold).
 """
@@ -22,6 +23,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import shlex
 import subprocess
 import tempfile
 import threading
@@ -44,6 +46,7 @@ _lock = threading.Lock()
 _library: ctypes.CDLL | None = None
 _tried = False
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = -1
 
 
 def _cpu_flags() -> set[str]:
@@ -73,19 +76,26 @@ def build_dirs() -> list[Path]:
     return [Path(base) / "inr-amr" / "native", Path(tempfile.gettempdir()) / f"inr-amr-{user}" / "native"]
 
 
+def _check_owned(folder: Path) -> None:
+    """Refuse a folder (and so a library in it) that another user could have written: the temporary
+    folder's path is predictable."""
+    if not hasattr(os, "getuid"):
+        return
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise OSError(f"{folder} is not owned by this user alone (or is writable by others)")
+
+
 def _compile(target: Path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [os.environ.get("CC", "cc"), *compile_flags(), "-o", tmp, str(SOURCE), "-lm"]
+        cmd = [*shlex.split(os.environ.get("CC", "cc")), *compile_flags(), "-o", tmp, str(SOURCE), "-lm"]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         os.replace(tmp, target)  # atomic: another process sees the whole library or none
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    for old in target.parent.glob("pivot-*.so"):  # builds of other versions (a loaded one stays mapped)
-        if old != target:
-            old.unlink(missing_ok=True)
 
 
 def _disabled() -> bool:
@@ -107,8 +117,9 @@ def library() -> ctypes.CDLL | None:
             target = folder / f"pivot-{digest}.so"
             try:
                 if not target.is_file():
-                    folder.mkdir(parents=True, exist_ok=True)
+                    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                     _compile(target)
+                _check_owned(folder)
                 lib = ctypes.CDLL(str(target))
                 break
             except subprocess.CalledProcessError as exc:
@@ -134,10 +145,11 @@ def library() -> ctypes.CDLL | None:
 
 
 def _thread_pool() -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _pool_pid
     with _lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():  # (a forked child inherits no live workers)
             _pool = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="inr-amr-pivot")
+            _pool_pid = os.getpid()
         return _pool
 
 
@@ -172,6 +184,8 @@ def pivoted_cholesky_boxes(
     y = np.ascontiguousarray(data, dtype=np.float32 if single else np.float64)
     bsz, m, w = y.shape
     caps = np.ascontiguousarray(caps, dtype=np.int64)
+    if (gram and m != w) or caps.shape != (bsz,) or (bsz and (caps.max() > steps or caps.min() < 0)):
+        raise ValueError("pivoted_cholesky_boxes: Gram matrices must be square and caps (B,) within [0, steps]")
     if r_rows is None:
         r_rows = np.empty((bsz, steps, w))
     elif r_rows.shape != (bsz, steps, w) or r_rows.dtype != np.float64 or not r_rows.flags.c_contiguous:
@@ -214,6 +228,8 @@ def interpolation_matrices(r_rows: np.ndarray, pivots: np.ndarray, rank: np.ndar
     piv = np.ascontiguousarray(pivots, dtype=np.int64)
     rk = np.ascontiguousarray(rank, dtype=np.int64)
     bsz, k, w = r.shape
+    if piv.shape != (bsz, k) or rk.shape != (bsz,) or (bsz and (rk.max() > k or piv.max(initial=0) >= max(w, 1))):
+        raise ValueError("interpolation_matrices: pivots (B, k) within the width and ranks (B,) at most k")
     t = np.empty_like(r)
     fn = lib.inr_amr_interpolation
 

@@ -11,6 +11,20 @@ import pytest
 from helpers import DATA, HOS, ct_like_inr, random_mlp
 
 
+@pytest.fixture(scope="session", autouse=True)
+def native_build_folder(tmp_path_factory):
+    """The C kernel is built for this test session in a folder of its own (not the user's cache)."""
+    folder = tmp_path_factory.mktemp("native")
+    folder.chmod(0o700)
+    old = os.environ.get("INR_AMR_NATIVE_DIR")
+    os.environ["INR_AMR_NATIVE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("INR_AMR_NATIVE_DIR", None)
+    else:
+        os.environ["INR_AMR_NATIVE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def hos_path() -> Path:
     if not HOS.is_file():

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,9 @@ def clean_env() -> dict:
         for k, v in os.environ.items()
         if k not in ("PYTHONPATH", "PV_PLUGIN_PATH", "VIRTUAL_ENV") and not k.startswith("INR_AMR_")
     }
+    # the installed copy builds its own kernel (not one a checkout built into the user's cache)
+    folder = Path(tempfile.mkdtemp(prefix="inr-amr-wheel-native-"))
+    env["INR_AMR_NATIVE_DIR"] = str(folder)
     return env
 
 

@@ -117,7 +117,7 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
         INR_AMR_CACHE="off",  # (the mesh cache's switch does not touch the kernel)
         PYTHONPATH=tests + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
-    (tmp_path / "pivot-0000000000000000.so").write_bytes(b"an older version's build")
+    (tmp_path / "pivot-0000000000000000.so").write_bytes(b"another version's build")
     runs = {}
     for label, extra in (("fallback", env), ("kernel", {})):
         out = subprocess.run(
@@ -128,8 +128,9 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
     assert runs["fallback"][0] == "available False"
     assert runs["kernel"][0] == "available True"
     assert runs["fallback"][1] == runs["kernel"][1]
-    built = list(tmp_path.iterdir())
-    assert [p.suffix for p in built] == [".so"]  # one library: no temporary file, no older build left
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert len(built) == 2 and all(n.startswith("pivot-") and n.endswith(".so") for n in built)  # no temporary file
+    assert "pivot-0000000000000000.so" in built  # another version's build is left to whoever uses it
 
 
 def test_interpolation_matrices_match_torch(kernel, rng, monkeypatch):
@@ -165,3 +166,27 @@ def test_float32_factors_give_the_bits_of_their_float64_copy(kernel, rng):
     double = native.pivoted_cholesky_boxes(y32.astype(np.float64), False, caps, 40, 1e-3)
     for a, b in zip(single, double):
         np.testing.assert_array_equal(a, b)
+
+
+def test_pruning_enters_the_kernel(kernel, monkeypatch):
+    """The pruning path really calls the kernel (not the torch version twice), for both IDs."""
+    import helpers
+    from inr_amr_core import prune_on_boxes, pruning
+
+    calls = []
+    real = pruning.pivoted_cholesky_boxes
+    monkeypatch.setattr(pruning, "pivoted_cholesky_boxes", lambda *a, **k: calls.append(a[0].dtype) or real(*a, **k))
+    inr = helpers.ct_like_inr(width=16, layers=2, features=8, seed=0)
+    for method in ("exact", "sketch"):
+        prune_on_boxes(inr, -np.ones((3, 4)), np.ones((3, 4)), id_samples=32, error_samples=4, id_method=method)
+    assert calls and all(d == np.float32 for d in calls)  # the activations themselves, no float64 copy
+
+
+def test_a_folder_others_can_write_is_refused(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    with pytest.raises(OSError, match="not owned by this user alone"):
+        native._check_owned(folder)
+    folder.chmod(0o700)
+    native._check_owned(folder)
