@@ -194,14 +194,17 @@ def pivoted_cholesky_boxes(
     r_diag = np.empty((bsz, steps))
     rank = np.empty(bsz, np.int64)
     capped = np.empty(bsz, np.uint8)
-    fn = lib.inr_amr_pivoted_cholesky
+    fn = lib.inr_amr_pivoted_cholesky_f32 if single else lib.inr_amr_pivoted_cholesky
+    shape = (m, w) if single else (m, w, int(gram))  # (the float32 entry point takes factors only)
     eps2 = float(eps) * float(eps)
 
     def run(first: int, last: int) -> None:
         resid = np.empty(max(w, 1))
-        head = (y.ctypes.data, first, last, m, w) + (() if single else (int(gram),))
-        (lib.inr_amr_pivoted_cholesky_f32 if single else fn)(
-            *head,
+        fn(
+            y.ctypes.data,
+            first,
+            last,
+            *shape,
             caps.ctypes.data,
             steps,
             eps2,

@@ -421,16 +421,13 @@ class _LiveNeurons:
         block: int,
         ws: Workspace,
         sketch: torch.Tensor | None = None,
-        exact_factor: bool = False,
-        single: bool = False,
+        native: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Activations and what pivoting needs, ``block`` boxes at a time.
 
         ``h`` holds ``samples`` rows per box. Exact ID: the Gram matrices ``Z^T Z`` of the activations,
-        or (``exact_factor``, for the C kernel, which forms only the Gram rows it pivots on) the
-        activations ``Z`` themselves. ``single``: the pivoting takes float32 factors (the C kernel,
-        which computes in float64 from them), so the activations and sketches are handed over as they
-        are, without a float64 copy.
+        or (``native``: the C kernel pivots, forming only the Gram rows it needs, in float64 from
+        float32 factors) the float32 activations ``Z`` themselves, without a copy.
         Sketched ID (``sketch``, an ``(s, samples)`` float32 Gaussian matrix): the sketches
         ``Y = sketch @ Z`` themselves, ``s`` rows instead of ``samples`` (pivoting forms the few Gram
         rows it needs from them). On the CPU, blocks small enough to stay in cache keep the copies and
@@ -443,12 +440,10 @@ class _LiveNeurons:
             width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
             if sketch is not None:
-                dtype = torch.float32 if single else torch.float64
+                dtype = torch.float32 if native else torch.float64
                 pivot_data = ws.get(f"sketch{dtype}", (nbox, sketch.shape[0], width), dtype)
-            elif exact_factor:
-                pivot_data = (
-                    out.view(nbox, samples, width) if single else ws.get("z64", (nbox, samples, width), torch.float64)
-                )
+            elif native:
+                pivot_data = out.view(nbox, samples, width)
             else:
                 pivot_data = ws.get("grams", (nbox, width, width), torch.float64)
             for s in range(0, nbox, block):
@@ -460,16 +455,14 @@ class _LiveNeurons:
                 if sketch is not None:
                     # float32 products of the float32 activations (each box's one GEMM of the same shape
                     # whatever the block or chunk, so its bits do not depend on them: tested), kept in float64
-                    if single:
+                    if native:
                         torch.matmul(sketch, z, out=pivot_data[s:e])
                         continue
                     y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
                     torch.matmul(sketch, z, out=y32)
                     pivot_data[s:e].copy_(y32)
                     continue
-                if exact_factor:
-                    if not single:
-                        pivot_data[s:e].copy_(z)
+                if native:
                     continue
                 # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
                 z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
@@ -700,10 +693,9 @@ def prune_on_boxes(
             sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
     # the exact ID through the C kernel pivots on the activations themselves (no Gram products)
     native = dev.type == "cpu" and native_available()
-    exact_factor = sketch is None and native
     # activations (float32, two layers), Gram matrices (sketched: the sketches) and R rows; on a GPU the
     # float64 copy too
-    pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if exact_factor else wmax)
+    pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if native else wmax)
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * pivot_rows * wmax * 8
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
     cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
@@ -747,7 +739,7 @@ def prune_on_boxes(
                     h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
                     h_boxes = a_idx
                 block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, exact_factor, native)
+                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, native)
                 in_cols = cols
                 tb = time.perf_counter()
                 cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
@@ -756,7 +748,7 @@ def prune_on_boxes(
                 if layer_rank is not None:
                     cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
                 steps = id_samples if sketch is None else sketch.shape[0]
-                grams, factor = (None, pivot_data) if sketch is not None or exact_factor else (pivot_data, None)
+                grams, factor = (None, pivot_data) if sketch is not None or native else (pivot_data, None)
                 res = pivoted_cholesky(
                     grams,
                     steps,
