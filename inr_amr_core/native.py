@@ -130,18 +130,23 @@ def library() -> ctypes.CDLL | None:
         if lib is None:
             log.warning("the C pivoting kernel is not available (%s); using the torch version", problem)
             return None
-        fn = lib.inr_amr_pivoted_cholesky
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
-        fn.restype = None
-        fn32 = lib.inr_amr_pivoted_cholesky_f32
-        fn32.argtypes = [ptr, i64, i64, i64, i64, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
-        fn32.restype = None
-        interp = lib.inr_amr_interpolation
-        interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr]
-        interp.restype = None
-        _library = lib
+        _library = bind(lib)
         return lib
+
+
+def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    """Declare the kernel's entry points' argument types on a loaded build of it."""
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    fn = lib.inr_amr_pivoted_cholesky
+    fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+    fn.restype = None
+    fn32 = lib.inr_amr_pivoted_cholesky_f32
+    fn32.argtypes = [ptr, i64, i64, i64, i64, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+    fn32.restype = None
+    interp = lib.inr_amr_interpolation
+    interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr]
+    interp.restype = None
+    return lib
 
 
 def _thread_pool() -> ThreadPoolExecutor:
@@ -199,7 +204,7 @@ def pivoted_cholesky_boxes(
     eps2 = float(eps) * float(eps)
 
     def run(first: int, last: int) -> None:
-        resid = np.empty(max(w, 1))
+        resid = np.empty(max(w + m, 1))  # (residuals, then a pivot's column)
         fn(
             y.ctypes.data,
             first,

@@ -13,11 +13,95 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
-#define DEFINE_ONE_BOX(NAME, T) \
+/* The Gram row of a pivot, G[p, :] = y_p^T Y, is most of a box's work (steps x m x w products). Each
+ * entry is summed over the rows of Y in their order, starting from zero. The AVX2 path keeps 32 entries
+ * in eight registers while it walks down the rows (the plain loop stores and reloads the whole row for
+ * every row of Y); it adds in the same order without fusing, so both paths give the same bits. col: the
+ * pivot's column of Y in float64, m entries. */
+static void gram_row_f64(const double *y, int64_t m, int64_t w, const double *col, double *row) {
+    int64_t c = 0, i;
+#if defined(__AVX2__)
+    for (; c + 32 <= w; c += 32) {
+        __m256d a[8];
+        int k;
+        for (k = 0; k < 8; k++) a[k] = _mm256_setzero_pd();
+        for (i = 0; i < m; i++) {
+            const double *yr = y + i * w + c;
+            const __m256d b = _mm256_broadcast_sd(col + i);
+            for (k = 0; k < 8; k++) a[k] = _mm256_add_pd(a[k], _mm256_mul_pd(b, _mm256_loadu_pd(yr + 4 * k)));
+        }
+        for (k = 0; k < 8; k++) _mm256_storeu_pd(row + c + 4 * k, a[k]);
+    }
+#endif
+    for (int64_t cc = c; cc < w; cc++) row[cc] = 0.0;
+    for (i = 0; i < m; i++) {
+        const double *yr = y + i * w;
+        const double yp = col[i];
+        for (int64_t cc = c; cc < w; cc++) row[cc] += yp * yr[cc];
+    }
+}
+
+static void gram_row_f32(const float *y, int64_t m, int64_t w, const double *col, double *row) {
+    int64_t c = 0, i;
+#if defined(__AVX2__)
+    for (; c + 32 <= w; c += 32) {
+        __m256d a[8];
+        int k;
+        for (k = 0; k < 8; k++) a[k] = _mm256_setzero_pd();
+        for (i = 0; i < m; i++) {
+            const float *yr = y + i * w + c;
+            const __m256d b = _mm256_broadcast_sd(col + i);
+            for (k = 0; k < 8; k++)
+                a[k] = _mm256_add_pd(a[k], _mm256_mul_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(yr + 4 * k))));
+        }
+        for (k = 0; k < 8; k++) _mm256_storeu_pd(row + c + 4 * k, a[k]);
+    }
+#endif
+    for (int64_t cc = c; cc < w; cc++) row[cc] = 0.0;
+    for (i = 0; i < m; i++) {
+        const float *yr = y + i * w;
+        const double yp = col[i];
+        for (int64_t cc = c; cc < w; cc++) row[cc] += yp * (double)yr[cc];
+    }
+}
+
+/* row -= sum over k < j of R[k, p] R[k, :], subtracted in the order of k (as the plain loop does). */
+static void subtract_previous_rows(const double *r, int64_t j, int64_t w, int64_t p, double *row) {
+    int64_t c = 0, k;
+#if defined(__AVX2__)
+    for (; c + 16 <= w; c += 16) {
+        __m256d a0 = _mm256_loadu_pd(row + c), a1 = _mm256_loadu_pd(row + c + 4);
+        __m256d a2 = _mm256_loadu_pd(row + c + 8), a3 = _mm256_loadu_pd(row + c + 12);
+        for (k = 0; k < j; k++) {
+            const double *prev = r + k * w + c;
+            const __m256d b = _mm256_broadcast_sd(r + k * w + p);
+            a0 = _mm256_sub_pd(a0, _mm256_mul_pd(b, _mm256_loadu_pd(prev)));
+            a1 = _mm256_sub_pd(a1, _mm256_mul_pd(b, _mm256_loadu_pd(prev + 4)));
+            a2 = _mm256_sub_pd(a2, _mm256_mul_pd(b, _mm256_loadu_pd(prev + 8)));
+            a3 = _mm256_sub_pd(a3, _mm256_mul_pd(b, _mm256_loadu_pd(prev + 12)));
+        }
+        _mm256_storeu_pd(row + c, a0);
+        _mm256_storeu_pd(row + c + 4, a1);
+        _mm256_storeu_pd(row + c + 8, a2);
+        _mm256_storeu_pd(row + c + 12, a3);
+    }
+#endif
+    for (k = 0; k < j; k++) {
+        const double *prev = r + k * w;
+        const double coef = prev[p];
+        for (int64_t cc = c; cc < w; cc++) row[cc] -= coef * prev[cc];
+    }
+}
+
+#define DEFINE_ONE_BOX(NAME, T, GRAM_ROW) \
 static void NAME(const T *y, int64_t m, int64_t w, int gram, int64_t cap, int64_t steps, double eps2, \
                     double *r, int64_t *piv, double *rdiag, int64_t *rank_out, uint8_t *capped_out, double *resid) { \
-    int64_t c, i, k, j; \
+    double *col = resid + w; /* (scratch: w residuals, then the pivot's column of a factor) */ \
+    int64_t c, i, j; \
     int has_nan = 0; \
     double top = -INFINITY; \
     if (gram) { \
@@ -63,19 +147,11 @@ static void NAME(const T *y, int64_t m, int64_t w, int gram, int64_t cap, int64_
         double *row = r + j * w; \
         if (gram) { \
             for (c = 0; c < w; c++) row[c] = (double)y[p * w + c]; \
-        } else { /* G[p, :] = y_p^T Y, row by row of Y */ \
-            for (c = 0; c < w; c++) row[c] = 0.0; \
-            for (i = 0; i < m; i++) { \
-                const T *yr = y + i * w; \
-                const double yp = (double)yr[p]; \
-                for (c = 0; c < w; c++) row[c] += yp * (double)yr[c]; \
-            } \
+        } else { /* G[p, :] = y_p^T Y */ \
+            for (i = 0; i < m; i++) col[i] = (double)y[i * w + p]; \
+            GRAM_ROW(y, m, w, col, row); \
         } \
-        for (k = 0; k < j; k++) { \
-            const double *prev = r + k * w; \
-            const double coef = prev[p]; \
-            for (c = 0; c < w; c++) row[c] -= coef * prev[c]; \
-        } \
+        subtract_previous_rows(r, j, w, p, row); \
         const double norm = sqrt(val); \
         for (c = 0; c < w; c++) row[c] /= norm; \
         row[p] = norm; /* the pivot's own entry is exactly its norm */ \
@@ -94,11 +170,11 @@ static void NAME(const T *y, int64_t m, int64_t w, int gram, int64_t cap, int64_
     *capped_out = capped; \
 }
 
-DEFINE_ONE_BOX(one_box_f64, double)
-DEFINE_ONE_BOX(one_box_f32, float)
+DEFINE_ONE_BOX(one_box_f64, double, gram_row_f64)
+DEFINE_ONE_BOX(one_box_f32, float, gram_row_f32)
 
 /* Boxes [first, last) of a batch: y (B, m, w) or (B, w, w); caps (B,); outputs r (B, steps, w),
- * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: w doubles of scratch. The float32
+ * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: w + m doubles of scratch. The float32
  * entry point reads float32 factors (activations or their sketches) and computes in float64: the
  * products of two float32 numbers are exact in float64, so it gives the same bits as the float64 entry
  * point on the float64 copy, with half the memory traffic and no copy. */

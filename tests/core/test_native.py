@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shlex
 import subprocess
 import sys
 
@@ -94,6 +96,41 @@ def test_avx2_only_where_the_cpu_has_it(monkeypatch):
     monkeypatch.setattr(native, "_cpu_flags", lambda: {"sse2", "avx2"})
     assert "-mavx2" in native.compile_flags()
     assert "-ffp-contract=off" in native.compile_flags()  # no fused multiply-adds: the same bits either way
+
+
+@pytest.mark.parametrize("width", [96, 100, 37])
+def test_the_vector_path_gives_the_bits_of_the_plain_loops(kernel, rng, tmp_path, monkeypatch, width):
+    """The AVX2 build (Gram rows and row updates in registers) against a build without AVX2 (plain loops),
+    on factors of both precisions and on Gram matrices: every output bitwise equal. Widths: whole 32-column
+    blocks (96), blocks and a tail (100), a tail only (37)."""
+    if "avx2" not in native._cpu_flags():
+        pytest.skip("this CPU has no AVX2: the plain loops are the only build")
+    builds = {}
+    for label, flags in (("plain", native.BASE_FLAGS), ("avx2", (*native.BASE_FLAGS, "-mavx2"))):
+        target = tmp_path / f"{label}.so"
+        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", str(target), str(native.SOURCE), "-lm"]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        builds[label] = native.bind(ctypes.CDLL(str(target)))
+    y = factors(rng, boxes=16, rows=70, width=width)
+    caps = np.minimum(rng.integers(5, 60, 16), width)
+    steps = int(caps.max())
+    inputs = {
+        "float32": (y.astype(np.float32), False),
+        "float64": (y.astype(np.float32).astype(np.float64), False),
+        "gram": (np.einsum("bmi,bmj->bij", y, y), True),
+    }
+    out = {}
+    for label, lib in builds.items():
+        monkeypatch.setattr(native, "_library", lib)
+        monkeypatch.setattr(native, "_tried", True)
+        for kind, (data, gram) in inputs.items():
+            out[label, kind] = native.pivoted_cholesky_boxes(data, gram, caps, steps, 1e-3)
+    assert out["plain", "float32"][3].max() > 16  # enough steps to exercise the row updates' blocks
+    for kind in inputs:
+        for a, b in zip(out["plain", kind], out["avx2", kind]):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(out["avx2", "float32"], out["avx2", "float64"]):
+        np.testing.assert_array_equal(a, b)
 
 
 SCRIPT = """
