@@ -10,7 +10,8 @@ floor      The CT INR at t = 1 with the paper's thresholds (T 1e-3, P 0.075, eps
            sketched ID and sequential tests, against the plain forward passes its tests need
            (tested elements x (ID + error samples) points, fastest chunk, timed right after).
 agreement  Refine decisions of the sketched ID and of sequential tests against the exact ID on >= 10,000
-           real CT elements (levels 3-5, t = 1), beside the exact ID against itself with other samples.
+           real CT elements (levels 3-5, t = 1), beside the exact ID against itself with other samples,
+           and which part of the test (P or T) the differing decisions differ in.
 chunks     INR evaluation throughput: the old fixed 65,536-point chunk against the measured fastest one.
 curves     RMSE against DOFs and against seconds on the CT INR at t = 1: plain uniform sampling (the INR on
            a (2^L+1)^3 grid, trilinear interpolation by scipy), Uniform, Basic and Pruning (budget strategy).
@@ -44,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import inr_amr_core as ia  # noqa: E402
 from inr_amr_core.criteria import PruningCriterion, RelativeError, TestContext  # noqa: E402
 from inr_amr_core.inr import fastest_chunk  # noqa: E402
+from inr_amr_core.pruning import exceeds_proportion  # noqa: E402
 from inr_amr_core.run import _field_scale  # noqa: E402
 from inr_amr_core.sampling import SampleStream  # noqa: E402
 from inr_amr_core.tree import LinearTree  # noqa: E402
@@ -153,7 +155,25 @@ def section_agreement(quick: bool) -> dict:
         crit = PruningCriterion(threshold=1e-3, proportion=0.075, eps=1e-3, **kw)
         t0 = time.perf_counter()
         o = crit.test(ctx, np.arange(tree.n_leaves))
-        return o.refine, time.perf_counter() - t0
+        width = sum(inr.hidden_widths)
+        over_p = exceeds_proportion(np.rint(o.diagnostics["kept_proportion"] * width), 0.075, width)
+        return (o.refine, over_p, o.diagnostics["pruned_error"]), time.perf_counter() - t0
+
+    def disagreements(a, b) -> dict:
+        """Where two tests' decisions differ, which part of the test made them differ: P (one keeps more
+        than P of the neurons, the other not) or T (both within P, one's pruned network errs more than T)."""
+        differ = a[0] != b[0]
+        by_p = differ & (a[1] != b[1])
+        both_within = ~a[1] & ~b[1]
+        ratio = a[2][both_within] / b[2][both_within]
+        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+        return {
+            "agreement": float(1 - differ.mean()),
+            "differ": int(differ.sum()),
+            "by_p": int(by_p.sum()),
+            "by_t": int((differ & both_within).sum()),
+            "pruned_error_ratio_p10_p50_p90": [float(q) for q in np.quantile(ratio, [0.1, 0.5, 0.9])],
+        }
 
     exact, t_exact = decide(id_method="exact")
     other, _ = decide(seed=1, id_method="exact")
@@ -161,10 +181,14 @@ def section_agreement(quick: bool) -> dict:
     seq, t_seq = decide(id_method="exact", sequential=True)
     out = {
         "elements": int(tree.n_leaves),
-        "refined_share_exact": float(exact.mean()),
-        "exact_vs_exact_other_samples": float((exact == other).mean()),
-        "sketch_vs_exact": float((sketch == exact).mean()),
-        "sequential_vs_exact": float((seq == exact).mean()),
+        "refined_share_exact": float(exact[0].mean()),
+        "exact_vs_exact_other_samples": float((exact[0] == other[0]).mean()),
+        "sketch_vs_exact": float((sketch[0] == exact[0]).mean()),
+        "sequential_vs_exact": float((seq[0] == exact[0]).mean()),
+        "why_they_differ": {
+            "sketch_vs_exact": disagreements(sketch, exact),
+            "exact_other_samples_vs_exact": disagreements(other, exact),
+        },
         "ms_per_element": {
             "exact": 1e3 * t_exact / tree.n_leaves,
             "sketch": 1e3 * t_sketch / tree.n_leaves,
@@ -178,6 +202,13 @@ def section_agreement(quick: bool) -> dict:
         f"sequential {out['ms_per_element']['sequential']:.2f}",
         flush=True,
     )
+    for label, why in out["why_they_differ"].items():
+        q = why["pruned_error_ratio_p10_p50_p90"]
+        print(
+            f"    {label}: {why['differ']} decisions differ, {why['by_p']} by P, {why['by_t']} by T (both within P); "
+            f"their pruned errors' ratio 10/50/90%: {q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f}",
+            flush=True,
+        )
     return out
 
 

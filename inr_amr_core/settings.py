@@ -562,7 +562,7 @@ GROUP_DOMAIN = "Domain and time"
 GROUP_ADVANCED = "Advanced"
 PANEL_GROUPS = (GROUP_BUDGET, GROUP_METHOD, GROUP_LEVELS, GROUP_DOMAIN, GROUP_ADVANCED)
 STRATEGIES = ("budget", "thresholds")
-ID_METHODS = ("sketch", "exact")
+ID_METHODS = ("auto", "sketch", "exact")
 _PV = ParaViewProperty
 
 
@@ -704,10 +704,12 @@ class RefinementSettings(_Validated):
         methods=("pruning", "basic"),
     )
     id_method: str = parameter(
-        "sketch",
-        "Pruning: how the ID pivots: 'sketch' (a Gaussian sketch of each activation matrix, float32) or "
-        "'exact' (float64 Gram matrices; the paper's column-pivoted QR)",
-        ChoiceKind(ID_METHODS, ("Sketch", "Exact")),
+        "auto",
+        "Pruning: how the ID pivots: 'sketch' (a Gaussian sketch of each activation matrix, float32), "
+        "'exact' (the activations themselves; the paper's column-pivoted QR) or 'auto': exact for the "
+        "thresholds strategy (T and P decide on the paper's ID, at the sketch's cost on a CPU), sketch for "
+        "budget scores",
+        ChoiceKind(ID_METHODS, ("Auto", "Sketch", "Exact")),
         cli="--id-method",
         paraview=_PV("IDMethod", "ID Method", GROUP_METHOD, advanced=True),
         methods=("pruning",),

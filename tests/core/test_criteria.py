@@ -75,6 +75,22 @@ def test_id_samples_auto_is_the_papers_unless_a_3d_test_only_scores():
     assert ids(auto) >= criteria.BUDGET_RANK_CAP + pruning.SKETCH_OVERSAMPLE
 
 
+def test_id_method_auto_is_exact_for_thresholds_and_sketch_for_budget_scores():
+    auto = RefinementSettings()
+    assert auto.id_method == "auto"
+
+    def method(settings):
+        return PruningCriterion.from_settings(settings, 3).id_method
+
+    assert method(auto) == "sketch"
+    assert method(auto.replace(proportion=0.09)) == "sketch"  # a budget with tolerances still orders by scores
+    paper = auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)
+    assert method(paper) == "exact"
+    for given in ("sketch", "exact"):  # a chosen method is kept whatever the strategy
+        assert method(auto.replace(id_method=given)) == given
+        assert method(paper.replace(id_method=given)) == given
+
+
 def test_a_test_costs_at_least_a_paper_sized_one_in_the_work_budget():
     scoring = PruningCriterion.from_settings(RefinementSettings(), 3)
     assert scoring.forwards_per_test() == 64 and scoring.cost_per_test() == 256
