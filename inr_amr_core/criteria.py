@@ -367,7 +367,8 @@ class PruningCriterion(Criterion):
 
         return (
             f"pruning(T={show(self.threshold)}, P={show(self.proportion)}, eps={self.eps:g}, "
-            f"id_samples={self.id_samples}, error_samples={self.error_samples})"
+            f"id_samples={self.id_samples}, error_samples={self.error_samples}, id={self.id_method}"
+            f"{', sequential' if self.sequential else ''})"
         )
 
     @staticmethod

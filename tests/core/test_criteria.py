@@ -86,6 +86,7 @@ def test_id_method_auto_is_exact_for_thresholds_and_sketch_for_budget_scores():
     assert method(auto.replace(proportion=0.09)) == "sketch"  # a budget with tolerances still orders by scores
     paper = auto.replace(strategy="thresholds", threshold=0.1, proportion=0.09)
     assert method(paper) == "exact"
+    assert "id=exact" in PruningCriterion.from_settings(paper, 3).describe()  # reports say which ID ran
     for given in ("sketch", "exact"):  # a chosen method is kept whatever the strategy
         assert method(auto.replace(id_method=given)) == given
         assert method(paper.replace(id_method=given)) == given
