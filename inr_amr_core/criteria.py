@@ -410,7 +410,9 @@ class PruningCriterion(Criterion):
         """No T and no P: the test only scores elements (the budget strategy without tolerances)."""
         return self.threshold is None and self.proportion is None and not self.exact_diagnostics
 
-    def _prune(self, ctx: TestContext, leaves: np.ndarray, samples: int, error_samples: int) -> PruneResult:
+    def _prune(
+        self, ctx: TestContext, leaves: np.ndarray, samples: int, error_samples: int, first_samples: int | None = None
+    ) -> PruneResult:
         lower, upper = ctx.tree.leaf_bounds(leaves)
         return prune_on_boxes(
             ctx.inr,
@@ -430,22 +432,15 @@ class PruningCriterion(Criterion):
             live_neurons=ctx.live_neurons,
             id_method=self.id_method,
             rank_cap=None if self.proportion is not None else BUDGET_RANK_CAP,
+            first_samples=first_samples,
         )
 
     def _sequential(self, ctx: TestContext, leaves: np.ndarray, error_samples: int) -> PruneResult:
         """First the ID on the first half of the element's samples: where that already keeps more than P,
         the element is refined (more samples do not lower a rank at the same eps, up to sampling noise);
-        the others are tested in full. A departure from Algorithm 1 (``sequential_tests``)."""
-        first = self._prune(ctx, leaves, max(1, self.id_samples // 2), 0)
-        over = first.truncated & exceeds_proportion(first.kept, self.proportion, first.total_width)  # type: ignore[arg-type]
-        rest = np.flatnonzero(~over)
-        if rest.size == 0:
-            return first
-        full = self._prune(ctx, leaves[rest], self.id_samples, error_samples)
-        for name in ("kept", "proportion", "error", "ranks", "truncated"):
-            getattr(first, name)[rest] = getattr(full, name)
-        first.seconds = {k: first.seconds.get(k, 0.0) + full.seconds.get(k, 0.0) for k in full.seconds}
-        return first
+        the others are tested in full, reusing the first half's activations (the same points). A departure
+        from Algorithm 1 (``sequential_tests``)."""
+        return self._prune(ctx, leaves, self.id_samples, error_samples, first_samples=max(1, self.id_samples // 2))
 
     def test(self, ctx: TestContext, leaves: np.ndarray) -> Outcome:
         # the pruned network's error only matters against a T (a budget run without one skips it)

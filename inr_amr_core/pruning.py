@@ -472,6 +472,36 @@ class _LiveNeurons:
                 return out, lw.cols, pivot_data
 
 
+def _layer_after_stored(
+    model: INR,
+    layer: int,
+    h: torch.Tensor,
+    stored: torch.Tensor,
+    ws: Workspace,
+    sketch: torch.Tensor | None,
+    native: bool,
+) -> tuple[torch.Tensor, None, torch.Tensor]:
+    """One layer of a second stage: the activations of each box's new rows (``h``: the previous layer's
+    at those rows), after its ``stored`` ``(boxes, f, w)`` first rows, and what pivoting needs from all
+    of them (as :meth:`_LiveNeurons.layer` gives it for all rows at once). Returns ``(new rows'
+    activations, None, pivot data)``; a row's activations do not depend on the rows evaluated with it,
+    so the decomposition is the one of evaluating every row together (tested)."""
+    w, b = model.weights[layer], model.biases[layer]
+    nbox, f, width = stored.shape
+    new = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
+    model.activations[layer].apply_(torch.addmm(b, h, w.T, out=new))
+    z = ws.get("assembled", (nbox, f + h.shape[0] // max(nbox, 1), width), torch.float32)
+    z[:, :f] = stored
+    z[:, f:] = new.view(nbox, -1, width)
+    if sketch is not None:
+        y = torch.matmul(sketch, z)  # (one GEMM per box of the same shape, as in _LiveNeurons.layer)
+        return new, None, y if native else y.double()
+    if native:
+        return new, None, z
+    z64t = z.transpose(1, 2).double()
+    return new, None, torch.bmm(z64t, z64t.transpose(1, 2))
+
+
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:
     """``T = R11^{-1} R[:k, :]`` per matrix (original column order), zero rows past each rank (float64)."""
     r_rows = r_rows.double()
@@ -614,6 +644,7 @@ def prune_on_boxes(
     rank_cap: int | None = None,
     oversample: int = SKETCH_OVERSAMPLE,
     layer_rank: int | None = None,
+    first_samples: int | None = None,
 ) -> PruneResult:
     """ID-prune the INR on many boxes at once and measure each pruned network.
 
@@ -662,6 +693,14 @@ def prune_on_boxes(
     layer_rank : int, optional
         Prune every hidden layer to at most this many neurons (the ID truncated there) and measure
         the error of that network on every box: no box stops early.
+    first_samples : int, optional
+        Sequential tests (with ``max_proportion``): decompose first on each box's first ``first_samples``
+        ID samples (a prefix of its ``id_samples``, so the same points); a box whose ID there already
+        keeps more than P keeps that result (truncated), the others are decomposed on all ``id_samples``.
+        The second stage reuses the first stage's activations of the shared points, except on ReLU
+        networks (whose skipped dead neurons may differ between the stages), where it evaluates them
+        again; either way each box gets the results of :func:`prune_on_boxes` on its first samples, or
+        on all of them.
 
     Returns
     -------
@@ -683,20 +722,33 @@ def prune_on_boxes(
     wmax = max(widths, default=1)
     if id_method not in ("exact", "sketch"):
         raise ValueError(f"id_method must be 'exact' or 'sketch', got {id_method!r}")
-    sketch = None
-    if id_method == "sketch":
+    first = None if first_samples is None or not 0 < first_samples < id_samples else int(first_samples)
+    if first is not None and (exceed is None or layer_rank is not None):
+        raise ValueError("first_samples (sequential tests) needs max_proportion and no layer_rank")
+    # reusing the first stage's activations needs the same neurons in both stages (no ReLU skipping)
+    reuse = first is not None and all(a.name != "relu" for a in model.activations[:-1])
+
+    def sketch_for(samples: int) -> torch.Tensor | None:
+        if id_method != "sketch":
+            return None
         budget = exceed if exceed is not None else (rank_cap if rank_cap is not None else wmax)
         if layer_rank is not None:
             budget = layer_rank
-        rows_needed = min(id_samples, int(budget) + int(oversample))
-        if rows_needed < id_samples:  # (otherwise the sketch would cost more than it saves)
-            sketch = gaussian_sketch(rows_needed, id_samples, stream.seed, dev).float()
+        rows_needed = min(samples, int(budget) + int(oversample))
+        if rows_needed >= samples:  # (the sketch would cost more than it saves)
+            return None
+        return gaussian_sketch(rows_needed, samples, stream.seed, dev).float()
+
+    sketch = sketch_for(id_samples)
+    sketch_first = sketch_for(first) if first is not None else None
     # the exact ID through the C kernel pivots on the activations themselves (no Gram products)
     native = dev.type == "cpu" and native_available()
     # activations (float32, two layers), Gram matrices (sketched: the sketches) and R rows; on a GPU the
     # float64 copy too
     pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if native else wmax)
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * pivot_rows * wmax * 8
+    if reuse:  # (the first stage's activations of every layer, and the assembled rows)
+        per_box_bytes += (first or 0) * sum(widths) * 4 + id_samples * wmax * 4
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
     cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
     # chunks bounded by the memory limit, and kept small enough (~64 MB) that buffers are reused
@@ -711,75 +763,132 @@ def prune_on_boxes(
     secs = {"sample": 0.0, "forward": 0.0, "decompose": 0.0, "error": 0.0}
     ws = Workspace(dev)
     live = _LiveNeurons(model, live_neurons if live_neurons is not None else LiveNeuronGuess())
+
+    def layers(
+        x: torch.Tensor,
+        nb: int,
+        samples: int,
+        sketch_m: torch.Tensor | None,
+        stored: list[torch.Tensor] | None = None,
+        stored_boxes: torch.Tensor | None = None,
+        keep: bool = False,
+    ) -> tuple[
+        torch.Tensor, torch.Tensor, list[IDResult], list[torch.Tensor], torch.Tensor, list[torch.Tensor], float, float
+    ]:
+        """Decompose every hidden layer of ``nb`` boxes whose ID rows are ``samples`` per box.
+
+        ``x``: the INR inputs of the rows to evaluate, box by box. With ``stored`` (one ``(n, f, w)``
+        tensor per layer: the activations of the first ``f`` rows of a first stage's boxes, box ``i`` of
+        this stage being ``stored_boxes[i]`` there), ``x`` holds
+        only the other ``samples - f`` rows of each box; each layer's decomposition sees the stored rows
+        then the new ones, as if all ``samples`` had been evaluated together. ``keep``: also return each
+        layer's activations ``(nb, samples, w)`` for such a later stage (unset for boxes no longer alive there).
+        """
+        kept = torch.zeros(nb, dtype=torch.int64, device=dev)
+        alive = torch.ones(nb, dtype=torch.bool, device=dev)
+        results: list[IDResult] = []
+        rows: list[torch.Tensor] = []  # which boxes each layer's IDResult covers
+        chunk_ranks = torch.full((nb, n_hidden), -1, dtype=torch.int64, device=dev)
+        acts: list[torch.Tensor] = []
+        new_rows = samples if stored is None else samples - stored[0].shape[1]
+        # layer by layer, only for boxes still within budget: a box that already exceeds P
+        # costs neither the rest of the forward pass nor the rest of the decompositions
+        h = model.encode(x)
+        h_boxes = torch.arange(nb, device=dev)  # box index of each row block of h
+        in_cols = None  # neurons of the previous layer that h holds (None: all of them)
+        t_fwd = t_dec = 0.0
+        for l in range(n_hidden):
+            ta = time.perf_counter()
+            a_idx = alive.nonzero().squeeze(1)
+            if a_idx.numel() == 0:
+                break
+            if a_idx.numel() != h_boxes.numel():
+                h = h.view(h_boxes.numel(), new_rows, -1)[alive[h_boxes]].view(-1, h.shape[-1])
+                h_boxes = a_idx
+            if stored is None or stored_boxes is None:
+                block = a_idx.numel() if dev.type == "cuda" else cache_block
+                h, cols, pivot_data = live.layer(l, h, in_cols, samples, block, ws, sketch_m, native)
+            else:
+                h, cols, pivot_data = _layer_after_stored(
+                    model, l, h, stored[l][stored_boxes[a_idx]], ws, sketch_m, native
+                )
+            if keep:  # (rows of boxes no longer alive are left unset: a later stage never reads them)
+                kept_acts = torch.empty((nb, samples, h.shape[-1]), dtype=h.dtype, device=dev)
+                kept_acts[a_idx] = h.view(a_idx.numel(), samples, -1)
+                acts.append(kept_acts)
+            in_cols = cols
+            tb = time.perf_counter()
+            cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
+            if cap is None and sketch_m is not None and rank_cap is not None:
+                cap = torch.full((a_idx.numel(),), int(rank_cap), dtype=torch.int64, device=dev)
+            if layer_rank is not None:
+                cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
+            steps = samples if sketch_m is None else sketch_m.shape[0]
+            grams, factor = (None, pivot_data) if sketch_m is not None or native else (pivot_data, None)
+            res = pivoted_cholesky(
+                grams,
+                steps,
+                eps,
+                max_rank=cap,
+                with_interpolation=False,
+                workspace=ws,
+                factor=factor,
+                keep_rows=error_samples > 0,  # (only the pruned network's error needs them)
+            )
+            if cols is not None:
+                res = _widen_columns(res, cols, model.weights[l].shape[0])
+            kept[a_idx] += res.rank
+            chunk_ranks[a_idx, l] = res.rank
+            if layer_rank is not None:
+                over = torch.zeros_like(res.capped)  # truncated, not over: every box goes on
+            else:
+                over = res.capped if exceed is None else (kept[a_idx] >= exceed) | res.capped
+            alive[a_idx[over]] = False
+            # map from box (within chunk) to its row in this layer's result
+            row_of = torch.full((nb,), -1, dtype=torch.int64, device=dev)
+            row_of[a_idx] = torch.arange(a_idx.numel(), device=dev)
+            results.append(res)
+            rows.append(row_of)
+            t_fwd += tb - ta
+            t_dec += time.perf_counter() - tb
+        return kept, alive, results, rows, chunk_ranks, acts, t_fwd, t_dec
+
     with torch.no_grad():
         for s in range(0, nbox, chunk):
             e = min(nbox, s + chunk)
             t0 = time.perf_counter()
             pts = stream.points_in_boxes(ids_all[s:e], lower[s:e], upper[s:e], id_samples, "id")
-            x = torch.from_numpy(to_inputs(pts.reshape(-1, pts.shape[-1])).astype(np.float32)).to(dev)
-            t1 = time.perf_counter()
+            d_in = pts.shape[-1]
             nb = e - s
-            kept = torch.zeros(nb, dtype=torch.int64, device=dev)
-            alive = torch.ones(nb, dtype=torch.bool, device=dev)
-            results: list[IDResult] = []
-            rows: list[torch.Tensor] = []  # which boxes each layer's IDResult covers
-            chunk_ranks = torch.full((nb, n_hidden), -1, dtype=torch.int64, device=dev)
-            # layer by layer, only for boxes still within budget: a box that already exceeds P
-            # costs neither the rest of the forward pass nor the rest of the decompositions
-            h = model.encode(x)
-            h_boxes = torch.arange(nb, device=dev)  # chunk-box index of each row block of h
-            in_cols = None  # neurons of the previous layer that h holds (None: all of them)
             t_fwd = t_dec = 0.0
-            for l in range(n_hidden):
-                ta = time.perf_counter()
-                a_idx = alive.nonzero().squeeze(1)
-                if a_idx.numel() == 0:
-                    break
-                if a_idx.numel() != h_boxes.numel():
-                    h = h.view(h_boxes.numel(), id_samples, -1)[alive[h_boxes]].view(-1, h.shape[-1])
-                    h_boxes = a_idx
-                block = a_idx.numel() if dev.type == "cuda" else cache_block
-                h, cols, pivot_data = live.layer(l, h, in_cols, id_samples, block, ws, sketch, native)
-                in_cols = cols
-                tb = time.perf_counter()
-                cap = None if exceed is None else (exceed - kept[a_idx]).clamp(min=0)
-                if cap is None and sketch is not None and rank_cap is not None:
-                    cap = torch.full((a_idx.numel(),), int(rank_cap), dtype=torch.int64, device=dev)
-                if layer_rank is not None:
-                    cap = torch.full((a_idx.numel(),), int(layer_rank), dtype=torch.int64, device=dev)
-                steps = id_samples if sketch is None else sketch.shape[0]
-                grams, factor = (None, pivot_data) if sketch is not None or native else (pivot_data, None)
-                res = pivoted_cholesky(
-                    grams,
-                    steps,
-                    eps,
-                    max_rank=cap,
-                    with_interpolation=False,
-                    workspace=ws,
-                    factor=factor,
-                    keep_rows=error_samples > 0,  # (only the pruned network's error needs them)
+            if first is None:
+                x = torch.from_numpy(to_inputs(pts.reshape(-1, d_in)).astype(np.float32)).to(dev)
+                t1 = time.perf_counter()
+                kept, alive, results, rows, chunk_ranks, _, t_fwd, t_dec = layers(x, nb, id_samples, sketch)
+                boxes = torch.arange(nb, device=dev)  # (the chunk's box of each result row)
+            else:
+                # sequential: the first ``first`` samples of every box (a prefix of its samples), then
+                # all of them for the boxes that did not yet exceed P, reusing the first rows' activations
+                x1 = torch.from_numpy(to_inputs(pts[:, :first].reshape(-1, d_in)).astype(np.float32)).to(dev)
+                t1 = time.perf_counter()
+                kept1, alive1, _, _, ranks1, acts1, f1, d1 = layers(x1, nb, first, sketch_first, keep=reuse)
+                rest = alive1.nonzero().squeeze(1)
+                rest_np = rest.cpu().numpy()
+                tail = pts[rest_np] if not reuse else pts[rest_np, first:]
+                x2 = torch.from_numpy(to_inputs(tail.reshape(-1, d_in)).astype(np.float32)).to(dev)
+                # (boxes alive at the end of the first stage were alive at every layer: their rows are set)
+                stored = acts1 if reuse else None
+                kept2, alive2, results, rows, ranks2, _, f2, d2 = layers(
+                    x2, rest.numel(), id_samples, sketch, stored, rest
                 )
-                if cols is not None:
-                    res = _widen_columns(res, cols, model.weights[l].shape[0])
-                kept[a_idx] += res.rank
-                chunk_ranks[a_idx, l] = res.rank
-                if layer_rank is not None:
-                    over = torch.zeros_like(res.capped)  # truncated, not over: every box goes on
-                else:
-                    over = res.capped if exceed is None else (kept[a_idx] >= exceed) | res.capped
-                alive[a_idx[over]] = False
-                # map from box (within chunk) to its row in this layer's result
-                row_of = torch.full((nb,), -1, dtype=torch.int64, device=dev)
-                row_of[a_idx] = torch.arange(a_idx.numel(), device=dev)
-                results.append(res)
-                rows.append(row_of)
-                t_fwd += tb - ta
-                t_dec += time.perf_counter() - tb
-            del h
+                kept, alive, chunk_ranks = kept1, torch.zeros_like(alive1), ranks1
+                kept[rest], alive[rest], chunk_ranks[rest] = kept2, alive2, ranks2
+                boxes = rest
+                t_fwd, t_dec = f1 + f2, d1 + d2
             t3 = time.perf_counter()
-            done = alive.nonzero().squeeze(1)
+            done = alive2.nonzero().squeeze(1) if first is not None else alive.nonzero().squeeze(1)
             if error_samples > 0 and done.numel():
-                sel = (s + done).cpu().numpy()
+                sel = (s + boxes[done]).cpu().numpy()
                 ept = stream.points_in_boxes(ids_all[sel], lower[sel], upper[sel], error_samples, "error")
                 xe = torch.from_numpy(to_inputs(ept.reshape(-1, ept.shape[-1])).astype(np.float32)).to(dev)
                 full = model.forward(xe)[:, component].reshape(done.numel(), error_samples)

@@ -11,6 +11,7 @@ from inr_amr_core import SampleStream, native, pruning
 from inr_amr_core.pruning import (
     LiveNeuronGuess,
     budget_exceed_count,
+    exceeds_proportion,
     interpolative_decomposition,
     paper_relative_error,
     prune_on_box,
@@ -416,3 +417,50 @@ def test_sketched_results_do_not_depend_on_chunking(ct_real, monkeypatch):
     for other in (b, c):
         np.testing.assert_array_equal(a.ranks, other.ranks)
     np.testing.assert_array_equal(a.ranks[order], d.ranks)
+
+
+# ------------------------------------------------------------------------------------ sequential tests
+def two_stage_reference(inr, lo, hi, first, **kw):
+    """Sequential tests spelled out as two independent calls: the first ``first`` samples of every box, then
+    all samples for the boxes that did not exceed P there (their first samples are the same points)."""
+    p = kw["max_proportion"]
+    stage1 = prune_on_boxes(inr, lo, hi, **{**kw, "id_samples": first, "error_samples": 0})
+    rest = np.flatnonzero(~(stage1.truncated & exceeds_proportion(stage1.kept, p, stage1.total_width)))
+    ids = kw.pop("element_ids", np.arange(lo.shape[0], dtype=np.uint64))
+    stage2 = prune_on_boxes(inr, lo[rest], hi[rest], element_ids=ids[rest], **kw)
+    for name in ("kept", "proportion", "error", "ranks", "truncated"):
+        getattr(stage1, name)[rest] = getattr(stage2, name)
+    return stage1, rest
+
+
+@pytest.mark.parametrize("id_method", ["exact", "sketch"])
+def test_sequential_tests_reuse_the_first_stage_exactly(ct_real, id_method):
+    """One call with ``first_samples`` (the second stage reuses the first stage's activations) gives each box
+    what the two separate calls give: the same ranks, kept counts and truncations, errors to float32."""
+    inr, space = ct_real
+    lo, hi = ct_boxes(60, 5)
+    kw = dict(to_inputs=space.to_inputs, eps=1e-3, id_samples=64, error_samples=16, max_proportion=0.03)
+    kw["id_method"] = id_method
+    seq = prune_on_boxes(inr, lo, hi, first_samples=32, **kw)
+    ref, rest = two_stage_reference(inr, lo, hi, 32, **kw)
+    assert 0 < rest.size < lo.shape[0]  # both outcomes of the first stage are exercised
+    np.testing.assert_array_equal(seq.ranks, ref.ranks)
+    np.testing.assert_array_equal(seq.kept, ref.kept)
+    np.testing.assert_array_equal(seq.truncated, ref.truncated)
+    np.testing.assert_allclose(seq.error, ref.error, rtol=1e-4, atol=1e-7)
+    assert np.isfinite(seq.error[rest][~seq.truncated[rest]]).all()
+
+
+def test_sequential_tests_on_relu_evaluate_again(hos, rng):
+    """A ReLU network (dead neurons skipped per stage) evaluates the shared samples again: the same results."""
+    lo = rng.random((120, 2)) * 0.9
+    hi = lo + rng.choice([0.1, 0.03, 0.01], 120)[:, None]
+    kw = dict(eps=1e-3, id_samples=128, error_samples=16, max_proportion=0.09)
+    seq = prune_on_boxes(hos, lo, hi, first_samples=64, **kw)
+    ref, rest = two_stage_reference(hos, lo, hi, 64, **kw)
+    assert 0 < rest.size < lo.shape[0]
+    np.testing.assert_array_equal(seq.ranks, ref.ranks)
+    np.testing.assert_array_equal(seq.truncated, ref.truncated)
+    # the two calls each start a live-neuron guess of their own, so their float32 activations sum over other
+    # columns: the pruned errors agree to float32 rounding of a difference of outputs (as across chunkings)
+    np.testing.assert_allclose(seq.error, ref.error, rtol=1e-3, atol=1e-6)
