@@ -344,7 +344,10 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
     uniform = settings.method == "uniform"
     d = run.initial.d
     tree = run.initial
-    dofs = tree.dofs()
+    # the mesh's vertices, kept up to date round by round (refining only adds vertices), so that neither
+    # the budget's cut nor the DOF count has to sort every corner of the mesh again
+    vertex_keys = tree.vertex_keys(run.key_level)
+    dofs = int(vertex_keys.size)
     iterations = [iteration_row(0, tree, run, 0, 0, 0, {}, dofs)]
     stop = ""
     round_no = 0
@@ -397,13 +400,14 @@ def refine_budget(run: Run, resume: BudgetState | None = None) -> RefinementResu
         keys = tree.elements(levels, coords).element_keys(run.key_level)
         o = _order_keys(table.effective[table.find(keys)], levels, keys)
         levels, coords = levels[o], coords[o]
-        fits = _fitting_count(run, tree, levels, coords, uniform)
+        fits, added = _fitting_count(run, tree, levels, coords, uniform, vertex_keys)
         secs["budget"] = time_module.perf_counter() - t1
         t2 = time_module.perf_counter()
         tree = tree.refined_by(levels[:fits], coords[:fits])
         secs["refine"] = time_module.perf_counter() - t2
         t3 = time_module.perf_counter()
-        dofs = tree.dofs()
+        vertex_keys = np.union1d(vertex_keys, added)
+        dofs = int(vertex_keys.size)
         secs["dofs"] = time_module.perf_counter() - t3
         # without a reference (no curve to plot) only the final mesh's conforming DOFs are counted
         iterations.append(
@@ -447,19 +451,23 @@ def _spent(run: Run, tree: LinearTree, dofs: float, leaves: int | None = None, p
     return min(1.0, max(parts))
 
 
-def _fitting_count(run: Run, tree: LinearTree, levels: np.ndarray, coords: np.ndarray, uniform: bool) -> int:
-    """How many of the ordered refinements fit within the DOF and leaf budgets (Uniform: all or none)."""
+def _fitting_count(
+    run: Run, tree: LinearTree, levels: np.ndarray, coords: np.ndarray, uniform: bool, vertex_keys: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """How many of the ordered refinements fit within the DOF and leaf budgets (Uniform: all or none), and
+    the vertex keys (at the run's key level) that refining them adds to the mesh's ``vertex_keys``."""
     n = levels.size
     fits = n
     if run.max_leaves is not None:
         room = (run.max_leaves - tree.n_leaves) // (2**tree.d - 1)
         fits = min(fits, max(0, room))
+    prefix, keys, position = tree.prefix_vertices(levels[:fits], coords[:fits], run.key_level, vertex_keys)
     if run.max_dofs is not None and fits:
-        prefix = tree.prefix_dofs(levels[:fits], coords[:fits], run.key_level)
         fits = int(np.searchsorted(prefix, run.max_dofs, side="right")) - 1
     if uniform and fits < n:
         fits = 0
-    return max(0, fits)
+    fits = max(0, fits)
+    return fits, keys[position < fits]
 
 
 def _binding_budget(run: Run, tree: LinearTree) -> str:

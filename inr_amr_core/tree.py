@@ -287,19 +287,29 @@ class LinearTree:
             tree = tree.refine(found)[0]
         return tree
 
-    def prefix_dofs(self, levels: np.ndarray, coords: np.ndarray, key_level: int) -> np.ndarray:
-        """DOFs after refining each prefix of an ordered list of elements: ``out[j]`` for the first ``j``.
+    def vertex_keys(self, key_level: int) -> np.ndarray:
+        """The distinct mesh vertices as sorted keys packed at ``key_level`` (their count is :meth:`dofs`)."""
+        return np.unique(self.pack_vertices(self.corner_coords(key_level), key_level).ravel())
 
-        Refining an element adds the points of its half-step lattice (its children's corners) that are
-        not vertices yet; the vertices of the tree never disappear. So the count for every prefix
-        follows from one sort: the first position at which each new lattice point appears.
+    def prefix_vertices(
+        self, levels: np.ndarray, coords: np.ndarray, key_level: int, base: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DOFs after refining each prefix of an ordered list of elements, and the vertices the list adds.
+
+        Returns ``(dofs, keys, position)``: ``dofs[j]`` after refining the first ``j`` elements; each new
+        vertex key once, with the position of the first element that adds it (so refining the first ``j``
+        elements adds the keys whose position is below ``j``). Refining an element adds the points of its
+        half-step lattice (its children's corners) that are not vertices yet, and the vertices of the tree
+        never disappear, so every prefix follows from one sort. ``base``: this tree's :meth:`vertex_keys`
+        at ``key_level``, when the caller has them.
         """
         levels = np.asarray(levels, np.int64)
         coords = np.asarray(coords, np.int64).reshape(-1, self.d)
-        base = np.unique(self.pack_vertices(self.corner_coords(key_level), key_level).ravel())
+        if base is None:
+            base = self.vertex_keys(key_level)
         out = np.full(levels.size + 1, base.size, dtype=np.int64)
         if levels.size == 0:
-            return out
+            return out, np.empty(0, np.int64), np.empty(0, np.int64)
         lat = np.stack(np.meshgrid(*[np.arange(3)] * self.d, indexing="ij"), -1).reshape(-1, self.d)
         shift = (key_level - levels - 1)[:, None, None]
         points = ((2 * coords)[:, None, :] + lat[None, :, :]) << shift
@@ -313,7 +323,7 @@ class LinearTree:
         first[1:] = keys[1:] != keys[:-1]
         added = np.bincount(position[first], minlength=levels.size)
         out[1:] += np.cumsum(added)
-        return out
+        return out, keys[first], position[first]
 
     # ------------------------------------------------------------------ vertices / DOFs
     def _key_level(self, key_level: int | None) -> int:

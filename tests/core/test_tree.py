@@ -77,6 +77,22 @@ def test_dofs_after_refining_predicts(d, rng):
     assert tree.dofs_after_refining(pick) == tree.refine(pick)[0].dofs()
 
 
+@pytest.mark.parametrize("d", [2, 3])
+def test_prefix_vertices_match_brute_force(d, rng):
+    """Every prefix of an ordered list of leaves: the DOF count and the added vertices equal the brute-force
+    vertex set of the tree refined by that prefix (exact fractions)."""
+    tree = random_tree(d, rng, steps=2, root=(2,) + (1,) * (d - 1))
+    order = rng.permutation(tree.n_leaves)[: tree.n_leaves // 2]
+    key_level = tree.max_level + 3
+    base = tree.vertex_keys(key_level)
+    assert base.size == len(brute_vertices(tree))
+    dofs, keys, position = tree.prefix_vertices(tree.levels[order], tree.coords[order], key_level, base)
+    for j in (0, 1, order.size // 3, order.size):
+        refined = tree.refine(np.sort(order[:j]))[0]
+        assert dofs[j] == len(brute_vertices(refined))
+        np.testing.assert_array_equal(np.union1d(base, keys[position < j]), refined.vertex_keys(key_level))
+
+
 @pytest.mark.parametrize("d,root", [(2, (2, 3)), (3, (1, 2, 1))])
 def test_locate_matches_brute_force(d, root, rng):
     tree = random_tree(d, rng, steps=3, root=root)
