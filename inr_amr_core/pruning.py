@@ -498,7 +498,9 @@ def _layer_after_stored(
         return new, None, y if native else y.double()
     if native:
         return new, None, z
-    z64t = z.transpose(1, 2).double()
+    # neuron-major float64 copy, as _LiveNeurons.layer makes it (the same layout, so the same products)
+    z64t = ws.get("z64t", (nbox, width, z.shape[1]), torch.float64)
+    z64t.copy_(z.transpose(1, 2))
     return new, None, torch.bmm(z64t, z64t.transpose(1, 2))
 
 
@@ -747,8 +749,9 @@ def prune_on_boxes(
     # float64 copy too
     pivot_rows = sketch.shape[0] if sketch is not None else (id_samples if native else wmax)
     per_box_bytes = id_samples * wmax * (2 * 4 + (8 if dev.type == "cuda" else 0)) + 2 * pivot_rows * wmax * 8
-    if reuse:  # (the first stage's activations of every layer, and the assembled rows)
-        per_box_bytes += (first or 0) * sum(widths) * 4 + id_samples * wmax * 4
+    if reuse:  # (the first stage's activations of every layer, a layer's gathered and assembled rows, and
+        # without the kernel their float64 copy, made for all boxes at once)
+        per_box_bytes += (first or 0) * (sum(widths) + wmax) * 4 + id_samples * wmax * (4 + (0 if native else 8))
     # CPU blocks whose float32 activations and float64 copy fit in cache (see _LiveNeurons.layer)
     cache_block = max(1, int(_CACHE_BLOCK_BYTES // (id_samples * wmax * 12)))
     # chunks bounded by the memory limit, and kept small enough (~64 MB) that buffers are reused
@@ -853,56 +856,74 @@ def prune_on_boxes(
             t_dec += time.perf_counter() - tb
         return kept, alive, results, rows, chunk_ranks, acts, t_fwd, t_dec
 
+    def error_test(
+        s: int, boxes: torch.Tensor, alive: torch.Tensor, results: list[IDResult], rows: list[torch.Tensor]
+    ) -> None:
+        """The pruned networks' error of the chunk's ``boxes`` (those of a :func:`layers` call) still alive."""
+        done = alive.nonzero().squeeze(1)
+        if error_samples == 0 or done.numel() == 0:
+            return
+        sel = (s + boxes[done]).cpu().numpy()
+        ept = stream.points_in_boxes(ids_all[sel], lower[sel], upper[sel], error_samples, "error")
+        xe = torch.from_numpy(to_inputs(ept.reshape(-1, ept.shape[-1])).astype(np.float32)).to(dev)
+        full = model.forward(xe)[:, component].reshape(done.numel(), error_samples)
+        xe = xe.reshape(done.numel(), error_samples, -1)
+        pruned = _pruned_forward(model, xe, results, [r[done] for r in rows])[..., component]
+        error[sel] = rel(full.double().cpu().numpy(), pruned.double().cpu().numpy())
+
+    def inputs(points: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(to_inputs(points.reshape(-1, points.shape[-1])).astype(np.float32)).to(dev)
+
     with torch.no_grad():
         for s in range(0, nbox, chunk):
             e = min(nbox, s + chunk)
             t0 = time.perf_counter()
             pts = stream.points_in_boxes(ids_all[s:e], lower[s:e], upper[s:e], id_samples, "id")
-            d_in = pts.shape[-1]
             nb = e - s
-            t_fwd = t_dec = 0.0
+            t_sample = t_fwd = t_dec = t_err = 0.0
             if first is None:
-                x = torch.from_numpy(to_inputs(pts.reshape(-1, d_in)).astype(np.float32)).to(dev)
-                t1 = time.perf_counter()
+                x = inputs(pts)
+                t_sample += time.perf_counter() - t0
                 kept, alive, results, rows, chunk_ranks, _, t_fwd, t_dec = layers(x, nb, id_samples, sketch)
-                boxes = torch.arange(nb, device=dev)  # (the chunk's box of each result row)
+                t3 = time.perf_counter()
+                error_test(s, torch.arange(nb, device=dev), alive, results, rows)
+                t_err += time.perf_counter() - t3
             else:
-                # sequential: the first ``first`` samples of every box (a prefix of its samples), then
-                # all of them for the boxes that did not yet exceed P, reusing the first rows' activations
-                x1 = torch.from_numpy(to_inputs(pts[:, :first].reshape(-1, d_in)).astype(np.float32)).to(dev)
-                t1 = time.perf_counter()
-                kept1, alive1, _, _, ranks1, acts1, f1, d1 = layers(x1, nb, first, sketch_first, keep=reuse)
-                rest = alive1.nonzero().squeeze(1)
-                rest_np = rest.cpu().numpy()
-                tail = pts[rest_np] if not reuse else pts[rest_np, first:]
-                x2 = torch.from_numpy(to_inputs(tail.reshape(-1, d_in)).astype(np.float32)).to(dev)
-                # (boxes alive at the end of the first stage were alive at every layer: their rows are set)
-                stored = acts1 if reuse else None
-                kept2, alive2, results, rows, ranks2, _, f2, d2 = layers(
-                    x2, rest.numel(), id_samples, sketch, stored, rest
-                )
-                kept, alive, chunk_ranks = kept1, torch.zeros_like(alive1), ranks1
-                kept[rest], alive[rest], chunk_ranks[rest] = kept2, alive2, ranks2
-                boxes = rest
-                t_fwd, t_dec = f1 + f2, d1 + d2
-            t3 = time.perf_counter()
-            done = alive2.nonzero().squeeze(1) if first is not None else alive.nonzero().squeeze(1)
-            if error_samples > 0 and done.numel():
-                sel = (s + boxes[done]).cpu().numpy()
-                ept = stream.points_in_boxes(ids_all[sel], lower[sel], upper[sel], error_samples, "error")
-                xe = torch.from_numpy(to_inputs(ept.reshape(-1, ept.shape[-1])).astype(np.float32)).to(dev)
-                full = model.forward(xe)[:, component].reshape(done.numel(), error_samples)
-                xe = xe.reshape(done.numel(), error_samples, -1)
-                pruned = _pruned_forward(model, xe, results, [r[done] for r in rows])[..., component]
-                error[sel] = rel(full.double().cpu().numpy(), pruned.double().cpu().numpy())
-            t4 = time.perf_counter()
+                # sequential: the first ``first`` samples of every box (a prefix of its samples), then all of
+                # them for the boxes that did not exceed P there
+                x1 = inputs(pts[:, :first])
+                t_sample += time.perf_counter() - t0
+                kept, alive1, _, _, chunk_ranks, acts1, t_fwd, t_dec = layers(x1, nb, first, sketch_first, keep=reuse)
+                alive = torch.zeros_like(alive1)
+                # boxes alive at the end of the first stage were alive at every layer, so their first rows'
+                # activations are all stored; a box stopped by its sample count without exceeding P (the
+                # rank of ``first`` rows is at most ``first``) has not, and is evaluated again
+                again = ~alive1 & (kept < int(exceed or 0))
+                groups = [(alive1, reuse), (again, False)] if reuse else [(alive1 | again, False)]
+                for members, reusing in groups:
+                    rest = members.nonzero().squeeze(1)
+                    if rest.numel() == 0:
+                        continue
+                    ta = time.perf_counter()
+                    rest_np = rest.cpu().numpy()
+                    x2 = inputs(pts[rest_np, first:] if reusing else pts[rest_np])
+                    t_sample += time.perf_counter() - ta
+                    stored = acts1 if reusing else None
+                    kept2, alive2, results, rows, ranks2, _, f2, d2 = layers(
+                        x2, rest.numel(), id_samples, sketch, stored, rest
+                    )
+                    kept[rest], alive[rest], chunk_ranks[rest] = kept2, alive2, ranks2
+                    t_fwd, t_dec = t_fwd + f2, t_dec + d2
+                    t3 = time.perf_counter()
+                    error_test(s, rest, alive2, results, rows)
+                    t_err += time.perf_counter() - t3
             kept_all[s:e] = kept.cpu().numpy()
             truncated[s:e] = ~alive.cpu().numpy()
             ranks[s:e] = chunk_ranks.cpu().numpy()
-            secs["sample"] += t1 - t0
+            secs["sample"] += t_sample
             secs["forward"] += t_fwd
             secs["decompose"] += t_dec
-            secs["error"] += t4 - t3
+            secs["error"] += t_err
             if progress is not None:
                 progress(e, nbox)
     return PruneResult(

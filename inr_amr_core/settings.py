@@ -562,7 +562,8 @@ GROUP_DOMAIN = "Domain and time"
 GROUP_ADVANCED = "Advanced"
 PANEL_GROUPS = (GROUP_BUDGET, GROUP_METHOD, GROUP_LEVELS, GROUP_DOMAIN, GROUP_ADVANCED)
 STRATEGIES = ("budget", "thresholds")
-ID_METHODS = ("auto", "sketch", "exact")
+#: (new choices are appended: a saved ParaView state stores the entry's position)
+ID_METHODS = ("sketch", "exact", "auto")
 _PV = ParaViewProperty
 
 
@@ -709,7 +710,7 @@ class RefinementSettings(_Validated):
         "'exact' (the activations themselves; the paper's column-pivoted QR) or 'auto': exact for the "
         "thresholds strategy (T and P decide on the paper's ID, at the sketch's cost on a CPU), sketch for "
         "budget scores",
-        ChoiceKind(ID_METHODS, ("Auto", "Sketch", "Exact")),
+        ChoiceKind(ID_METHODS, ("Sketch", "Exact", "Auto")),
         cli="--id-method",
         paraview=_PV("IDMethod", "ID Method", GROUP_METHOD, advanced=True),
         methods=("pruning",),

@@ -451,6 +451,22 @@ def test_sequential_tests_reuse_the_first_stage_exactly(ct_real, id_method):
     assert np.isfinite(seq.error[rest][~seq.truncated[rest]]).all()
 
 
+def test_sequential_tests_evaluate_again_a_box_its_first_samples_could_not_decide(ct_real):
+    """A box whose first stage stops at its sample count (the rank of 16 rows is at most 16) without
+    exceeding P is not decided there: it is decomposed on all its samples, as the two separate calls do."""
+    inr, space = ct_real
+    lo, hi = ct_boxes(40, 7)
+    kw = dict(to_inputs=space.to_inputs, eps=1e-9, id_samples=64, error_samples=8, max_proportion=0.05)
+    stage1 = prune_on_boxes(inr, lo, hi, **{**kw, "id_samples": 16, "error_samples": 0})
+    undecided = stage1.truncated & ~exceeds_proportion(stage1.kept, 0.05, stage1.total_width)
+    assert undecided.any()  # the case is exercised
+    seq = prune_on_boxes(inr, lo, hi, first_samples=16, **kw)
+    ref, _ = two_stage_reference(inr, lo, hi, 16, **kw)
+    np.testing.assert_array_equal(seq.ranks, ref.ranks)
+    np.testing.assert_array_equal(seq.truncated, ref.truncated)
+    np.testing.assert_allclose(seq.error, ref.error, rtol=1e-4, atol=1e-7)
+
+
 def test_sequential_tests_on_relu_evaluate_again(hos, rng):
     """A ReLU network (dead neurons skipped per stage) evaluates the shared samples again: the same results."""
     lo = rng.random((120, 2)) * 0.9
