@@ -22,52 +22,39 @@
  * in eight registers while it walks down the rows (the plain loop stores and reloads the whole row for
  * every row of Y); it adds in the same order without fusing, so both paths give the same bits. col: the
  * pivot's column of Y in float64, m entries. */
-static void gram_row_f64(const double *y, int64_t m, int64_t w, const double *col, double *row) {
-    int64_t c = 0, i;
 #if defined(__AVX2__)
-    for (; c + 32 <= w; c += 32) {
-        __m256d a[8];
-        int k;
-        for (k = 0; k < 8; k++) a[k] = _mm256_setzero_pd();
-        for (i = 0; i < m; i++) {
-            const double *yr = y + i * w + c;
-            const __m256d b = _mm256_broadcast_sd(col + i);
-            for (k = 0; k < 8; k++) a[k] = _mm256_add_pd(a[k], _mm256_mul_pd(b, _mm256_loadu_pd(yr + 4 * k)));
-        }
-        for (k = 0; k < 8; k++) _mm256_storeu_pd(row + c + 4 * k, a[k]);
+#define LOAD4_F64(p) _mm256_loadu_pd(p)
+#define LOAD4_F32(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define GRAM_ROW_BLOCKS(T, LOAD4) \
+    for (; c + 32 <= w; c += 32) { \
+        __m256d a[8]; \
+        int k; \
+        for (k = 0; k < 8; k++) a[k] = _mm256_setzero_pd(); \
+        for (i = 0; i < m; i++) { \
+            const T *yr = y + i * w + c; \
+            const __m256d b = _mm256_broadcast_sd(col + i); \
+            for (k = 0; k < 8; k++) a[k] = _mm256_add_pd(a[k], _mm256_mul_pd(b, LOAD4(yr + 4 * k))); \
+        } \
+        for (k = 0; k < 8; k++) _mm256_storeu_pd(row + c + 4 * k, a[k]); \
     }
+#else
+#define GRAM_ROW_BLOCKS(T, LOAD4)
 #endif
-    for (int64_t cc = c; cc < w; cc++) row[cc] = 0.0;
-    for (i = 0; i < m; i++) {
-        const double *yr = y + i * w;
-        const double yp = col[i];
-        for (int64_t cc = c; cc < w; cc++) row[cc] += yp * yr[cc];
-    }
+
+#define DEFINE_GRAM_ROW(NAME, T, LOAD4) \
+static void NAME(const T *y, int64_t m, int64_t w, const double *col, double *row) { \
+    int64_t c = 0, i; \
+    GRAM_ROW_BLOCKS(T, LOAD4) \
+    for (int64_t cc = c; cc < w; cc++) row[cc] = 0.0; \
+    for (i = 0; i < m; i++) { \
+        const T *yr = y + i * w; \
+        const double yp = col[i]; \
+        for (int64_t cc = c; cc < w; cc++) row[cc] += yp * (double)yr[cc]; \
+    } \
 }
 
-static void gram_row_f32(const float *y, int64_t m, int64_t w, const double *col, double *row) {
-    int64_t c = 0, i;
-#if defined(__AVX2__)
-    for (; c + 32 <= w; c += 32) {
-        __m256d a[8];
-        int k;
-        for (k = 0; k < 8; k++) a[k] = _mm256_setzero_pd();
-        for (i = 0; i < m; i++) {
-            const float *yr = y + i * w + c;
-            const __m256d b = _mm256_broadcast_sd(col + i);
-            for (k = 0; k < 8; k++)
-                a[k] = _mm256_add_pd(a[k], _mm256_mul_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(yr + 4 * k))));
-        }
-        for (k = 0; k < 8; k++) _mm256_storeu_pd(row + c + 4 * k, a[k]);
-    }
-#endif
-    for (int64_t cc = c; cc < w; cc++) row[cc] = 0.0;
-    for (i = 0; i < m; i++) {
-        const float *yr = y + i * w;
-        const double yp = col[i];
-        for (int64_t cc = c; cc < w; cc++) row[cc] += yp * (double)yr[cc];
-    }
-}
+DEFINE_GRAM_ROW(gram_row_f64, double, LOAD4_F64)
+DEFINE_GRAM_ROW(gram_row_f32, float, LOAD4_F32)
 
 /* row -= sum over k < j of R[k, p] R[k, :], subtracted in the order of k (as the plain loop does). */
 static void subtract_previous_rows(const double *r, int64_t j, int64_t w, int64_t p, double *row) {

@@ -439,37 +439,50 @@ class _LiveNeurons:
             lw = self.weights(layer, in_cols)
             width = lw.w.shape[0]
             out = ws.get(f"act{layer % 2}", (h.shape[0], width), torch.float32)
-            if sketch is not None:
-                dtype = torch.float32 if native else torch.float64
-                pivot_data = ws.get(f"sketch{dtype}", (nbox, sketch.shape[0], width), dtype)
-            elif native:
-                pivot_data = out.view(nbox, samples, width)
-            else:
-                pivot_data = ws.get("grams", (nbox, width, width), torch.float64)
+            pivot_data = _pivot_buffer(out.view(nbox, samples, width), ws, sketch, native)
             for s in range(0, nbox, block):
                 e = min(nbox, s + block)
                 rows = slice(s * samples, e * samples)
                 if not self.evaluate(layer, h[rows], lw, out[rows], ws):
                     break  # the live set changed: start the layer again
-                z = out[rows].view(e - s, samples, width)
-                if sketch is not None:
-                    # float32 products of the float32 activations (each box's one GEMM of the same shape
-                    # whatever the block or chunk, so its bits do not depend on them: tested), kept in float64
-                    if native:
-                        torch.matmul(sketch, z, out=pivot_data[s:e])
-                        continue
-                    y32 = ws.get("sketch32", (e - s, sketch.shape[0], width), torch.float32)
-                    torch.matmul(sketch, z, out=y32)
-                    pivot_data[s:e].copy_(y32)
-                    continue
-                if native:
-                    continue
-                # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
-                z64t = ws.get("z64t", (e - s, width, z.shape[1]), torch.float64)
-                z64t.copy_(z.transpose(1, 2))
-                torch.bmm(z64t, z64t.transpose(1, 2), out=pivot_data[s:e])  # exact products of float32 numbers
+                _fill_pivot_data(out[rows].view(e - s, samples, width), ws, sketch, native, pivot_data[s:e])
             else:
                 return out, lw.cols, pivot_data
+
+
+def _pivot_buffer(z: torch.Tensor, ws: Workspace, sketch: torch.Tensor | None, native: bool) -> torch.Tensor:
+    """Where what pivoting needs from the ``(boxes, samples, w)`` activations ``z`` goes: the sketches
+    (float32 for the C kernel, else float64), ``z`` itself (the C kernel's exact ID), or the float64 Gram
+    matrices."""
+    nbox, _, width = z.shape
+    if sketch is not None:
+        dtype = torch.float32 if native else torch.float64
+        return ws.get(f"sketch{dtype}", (nbox, sketch.shape[0], width), dtype)
+    if native:
+        return z
+    return ws.get("grams", (nbox, width, width), torch.float64)
+
+
+def _fill_pivot_data(
+    z: torch.Tensor, ws: Workspace, sketch: torch.Tensor | None, native: bool, out: torch.Tensor
+) -> None:
+    """Write into ``out`` (from :func:`_pivot_buffer`) what pivoting needs from the activations ``z``."""
+    if sketch is not None:
+        # float32 products of the float32 activations (each box's one GEMM of the same shape whatever the
+        # block or chunk, so its bits do not depend on them: tested), kept in float64 without the kernel
+        if native:
+            torch.matmul(sketch, z, out=out)
+            return
+        y32 = ws.get("sketch32", (z.shape[0], sketch.shape[0], z.shape[2]), torch.float32)
+        torch.matmul(sketch, z, out=y32)
+        out.copy_(y32)
+        return
+    if native:
+        return  # (``out`` is ``z`` itself)
+    # neuron-major float64 copy: BLAS forms Z^T Z faster from it than from the row-major one
+    z64t = ws.get("z64t", (z.shape[0], z.shape[2], z.shape[1]), torch.float64)
+    z64t.copy_(z.transpose(1, 2))
+    torch.bmm(z64t, z64t.transpose(1, 2), out=out)  # exact products of float32 numbers
 
 
 def _layer_after_stored(
@@ -493,15 +506,9 @@ def _layer_after_stored(
     z = ws.get("assembled", (nbox, f + h.shape[0] // max(nbox, 1), width), torch.float32)
     z[:, :f] = stored
     z[:, f:] = new.view(nbox, -1, width)
-    if sketch is not None:
-        y = torch.matmul(sketch, z)  # (one GEMM per box of the same shape, as in _LiveNeurons.layer)
-        return new, None, y if native else y.double()
-    if native:
-        return new, None, z
-    # neuron-major float64 copy, as _LiveNeurons.layer makes it (the same layout, so the same products)
-    z64t = ws.get("z64t", (nbox, width, z.shape[1]), torch.float64)
-    z64t.copy_(z.transpose(1, 2))
-    return new, None, torch.bmm(z64t, z64t.transpose(1, 2))
+    pivot_data = _pivot_buffer(z, ws, sketch, native)
+    _fill_pivot_data(z, ws, sketch, native, pivot_data)
+    return new, None, pivot_data
 
 
 def _interpolation_matrices(r_rows: torch.Tensor, pivots: torch.Tensor, rank: torch.Tensor) -> torch.Tensor:

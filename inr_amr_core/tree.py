@@ -389,8 +389,7 @@ class LinearTree:
 
     def dofs(self) -> int:
         """Distinct mesh vertices, hanging ones included (the paper's DOF count)."""
-        k = self.max_level
-        return int(np.unique(self.pack_vertices(self.corner_coords(k), k).ravel()).size)
+        return int(self.vertex_keys(self.max_level).size)
 
     def dofs_after_refining(self, leaves: np.ndarray) -> int:
         """DOFs the mesh would have after refining ``leaves``, without building the new tree."""
