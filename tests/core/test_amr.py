@@ -96,6 +96,28 @@ def test_only_new_children_are_tested(hos):
     assert np.all(done_or_new)
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_untested_levels_fill_the_last_tested_refinement_uniformly(hos, k):
+    """``untested_levels = k`` is Algorithm 1 with k fewer tested iterations, after which the children
+    its last iteration made are split k more times without a test: built here from that shorter run
+    by subdividing its deepest leaves by hand."""
+    kw = {**PAPER_2D, "max_iterations": 5, "max_dofs": None, "proportion": 0.12}
+    run = refine(hos, method="pruning", untested_levels=k, **kw)
+    tested = refine(hos, method="pruning", **{**kw, "max_iterations": 5 - k})
+    deepest = kw["uniform_refinements"] + 5 - k
+    expected = set()
+    for level, coords in leaf_set(tested):
+        if level < deepest:
+            expected.add((level, coords))
+            continue
+        for offset in itertools.product(range(2**k), repeat=len(coords)):
+            expected.add((level + k, tuple((c << k) + o for c, o in zip(coords, offset))))
+    assert any(level == deepest for level, _ in leaf_set(tested))  # (the shorter run refines to its end)
+    assert leaf_set(run) == expected
+    tests = [row["tested"] for row in run.iterations[1:]]
+    assert tests[: 5 - k] == [row["tested"] for row in tested.iterations[1:]] and not any(tests[5 - k :])
+
+
 def test_basic_decisions_match_independent_computation(hos):
     """Recompute the Basic test of the first adaptive iteration by hand (bilinear interpolant)."""
     res = refine(hos, method="basic", **{**PAPER_2D, "max_iterations": 1})
