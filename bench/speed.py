@@ -1,6 +1,6 @@
 """Engine speed against the user's real alternative, plain uniform sampling, measured side by side.
 
-    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice,truss] [--quick]
+    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice,truss,forwards] [--quick]
                                     [--output bench/results/speed.json]
 
 Sections (each measured in one run; this machine's speed drifts, so only same-run ratios are quoted):
@@ -20,7 +20,12 @@ scale      Level 8 (256^3 effective) on the CT INR: a budget run with max_level 
            memory (a subprocess); the vtkHyperTreeGrid build of 5 million leaves.
 lattice    The detailed lattice INR (if shipped): uniform sampling against adaptive refinement at level 8.
 truss      The same on the octet truss INR (mostly empty space), with a budget of 2,000,000 DOFs.
-
+forwards   Fewer forward passes (issue 12, point 2). The ceiling of reusing a parent's ID samples and values
+           inside its children: in three CT runs at t = 1 (the reader's defaults, a 200,000-DOF budget, the
+           paper's thresholds run), the forward passes of every test's ID points against the 1 / 2^d of them
+           a child could inherit, and the activations that would be held from one round to the next. And
+           untested finest levels: the paper's thresholds run with untested_levels 0 and 1 (seconds, tests,
+           DOFs, RMSE), beside Uniform at the same finest level.
 Prints a table and writes JSON (default bench/results/speed.json) and a plot (speed.png beside it).
 """
 
@@ -451,6 +456,96 @@ def section_truss(quick: bool) -> dict:
     return detailed_section(TRUSS, "truss", 2_000_000, quick)
 
 
+# ---------------------------------------------------------------------------------------------- forwards
+def parent_reuse_ceiling(quick: bool) -> dict:
+    """What reusing a parent's ID samples in its children could save at most, measured on real runs.
+
+    A child of a tested element holds about 1 / 2^d of its parent's ID points; with their activations kept,
+    the child would evaluate that many fewer. Every test's ID points are recorded as the run draws them
+    (their count and boxes), their plain forward pass is timed (fastest chunk, best of two), and a 1 / 2^d
+    share of it is the saving's ceiling (the gather and the bookkeeping of the stored rows not counted).
+    The activations held between rounds are those of the parents of the largest batch of tests.
+    """
+    from inr_amr_core import criteria
+
+    inr = ia.load_inr(CT)
+    runs = {
+        "reader defaults (budget 50,000 DOFs)": ia.RefinementSettings(time=1.0, device="cpu"),
+        "budget 200,000 DOFs": ia.RefinementSettings(time=1.0, max_dofs=200_000, device="cpu"),
+        "paper thresholds run (exact ID)": ia.RefinementSettings(**PAPER_CT),
+    }
+    if quick:
+        runs = dict(list(runs.items())[:1])
+    calls: list[tuple[np.ndarray, np.ndarray, int]] = []
+    original = criteria.prune_on_boxes
+
+    def recording(model, lower, upper, **kw):
+        calls.append((np.array(lower), np.array(upper), int(kw["id_samples"])))
+        return original(model, lower, upper, **kw)
+
+    out = {}
+    criteria.prune_on_boxes = recording
+    try:
+        for label, settings in runs.items():
+            calls.clear()
+            secs, res = best_of(lambda settings=settings: ia.refine(inr, settings))
+            d = res.tree.d
+            rng = np.random.default_rng(0)
+            pts = np.concatenate(
+                [rng.uniform(lo[:, None, :], hi[:, None, :], (lo.shape[0], n, d)).reshape(-1, d) for lo, hi, n in calls]
+            )
+            x = res.space.to_inputs(pts)
+            fwd, _ = best_of(lambda x=x: inr.evaluate(x), 2)
+            largest = max(lo.shape[0] for lo, _, _ in calls)
+            held = largest / 2**d * calls[0][2] * sum(inr.hidden_widths) * 4
+            ceiling = fwd / 2**d
+            out[label] = {
+                "seconds": secs,
+                "tests": int(sum(lo.shape[0] for lo, _, _ in calls)),
+                "id_samples": calls[0][2],
+                "id_forward_seconds": fwd,
+                "ceiling_seconds": ceiling,
+                "ceiling_share_of_run": ceiling / secs,
+                "held_mb": held / 2**20,
+            }
+            r = out[label]
+            print(
+                f"  reuse {label:38} run {secs:6.2f} s, {r['tests']} tests x {r['id_samples']} ID points, their "
+                f"forward {fwd:5.2f} s; ceiling 1/{2**d} of it {ceiling:5.2f} s = {100 * ceiling / secs:4.1f}% of "
+                f"the run; held between rounds up to {r['held_mb']:.0f} MB",
+                flush=True,
+            )
+    finally:
+        criteria.prune_on_boxes = original
+    return out
+
+
+def untested_levels(quick: bool) -> dict:
+    """The paper's thresholds run on the CT INR with its finest tested level filled without tests, beside
+    the run as published and Uniform to the same finest level (each its RMSE at the same points)."""
+    inr = ia.load_inr(CT)
+    ref = reference(inr, 1.0)
+    settings = ia.RefinementSettings(**PAPER_CT)
+    deepest = settings.uniform_refinements + settings.max_iterations
+    out = {}
+    for label, kw in (
+        ("Algorithm 1 (untested_levels 0)", dict(untested_levels=0)),
+        ("untested_levels 1", dict(untested_levels=1)),
+        (f"Uniform to level {deepest}", dict(method="uniform", uniform_refinements=deepest, max_iterations=0)),
+    ):
+        secs, res = best_of(lambda kw=kw: ia.refine(inr, settings.replace(**kw)), 1 if quick else 2)
+        rmse = res.total_rmse(reference=ref)
+        tested = sum(row["tested"] for row in res.iterations)
+        out[label] = {"seconds": secs, "tested": tested, "dofs": res.dofs, "leaves": res.tree.n_leaves, "rmse": rmse}
+        line = f"{secs:7.2f} s, {tested:5d} tests, {res.dofs:7d} DOFs, RMSE {rmse:.5f}"
+        print(f"  untested {label:32} {line}", flush=True)
+    return out
+
+
+def section_forwards(quick: bool) -> dict:
+    return {"parent_reuse_ceiling": parent_reuse_ceiling(quick), "untested_levels": untested_levels(quick)}
+
+
 # ---------------------------------------------------------------------------------------------- main
 SECTIONS = {
     "floor": section_floor,
@@ -460,6 +555,7 @@ SECTIONS = {
     "scale": section_scale,
     "lattice": section_lattice,
     "truss": section_truss,
+    "forwards": section_forwards,
 }
 
 
