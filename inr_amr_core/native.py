@@ -6,7 +6,9 @@ dozen operator calls per step, so on the CPU it cost several times the forward p
 through all its steps; the batch is split between threads (ctypes releases the GIL during the call).
 
 Build: the C compiler ``$CC`` (default ``cc``) with ``-O3 -ffp-contract=off`` (no fused multiply-adds,
-no reassociation: each box's result is the same bits on any x86-64 build; AVX2 where the CPU has it),
+no reassociation: each box's result is the same bits on any x86-64 build; AVX2 where the CPU has it) and
+``-fopenmp`` (a batch's boxes are split between the OpenMP threads torch already runs on; without
+OpenMP, a build without it whose batches are split between Python threads),
 about 0.3 s, once per machine and source version (``scripts/setup.sh`` does it), into
 ``$INR_AMR_NATIVE_DIR``, else ``$XDG_CACHE_HOME/inr-amr/native`` or ``~/.cache/inr-amr/native`` (the
 temporary folder where that cannot be written; the mesh cache's ``INR_AMR_CACHE`` does not move it),
@@ -60,10 +62,17 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def compile_flags() -> tuple[str, ...]:
+def compile_flags(openmp: bool = True) -> tuple[str, ...]:
     """The compiler flags: AVX2 where the CPU has it (a library built with it would crash elsewhere; it
-    gives the same bits as the baseline build, as nothing is fused or reassociated)."""
-    return BASE_FLAGS + (("-mavx2",) if "avx2" in _cpu_flags() else ())
+    gives the same bits as the baseline build, as nothing is fused or reassociated), and OpenMP unless
+    ``openmp`` is False (the build for compilers without it).
+
+    Why OpenMP: torch computes on the process's OpenMP runtime, whose worker threads spin for a while
+    after each of its operations. A batch split between Python threads shared the two cores with those
+    spinning workers (the kernel ran at two thirds of its speed in a Pruning run); the kernel's own
+    parallel loop runs on the same workers instead (one runtime per process: ``libgomp.so.1``).
+    """
+    return BASE_FLAGS + (("-fopenmp",) if openmp else ()) + (("-mavx2",) if "avx2" in _cpu_flags() else ())
 
 
 def build_dirs() -> list[Path]:
@@ -86,11 +95,11 @@ def _check_owned(folder: Path) -> None:
         raise OSError(f"{folder} is not owned by this user alone (or is writable by others)")
 
 
-def _compile(target: Path) -> None:
+def _compile(target: Path, flags: tuple[str, ...]) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [*shlex.split(os.environ.get("CC", "cc")), *compile_flags(), "-o", tmp, str(SOURCE), "-lm"]
+        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", tmp, str(SOURCE), "-lm"]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         os.replace(tmp, target)  # atomic: another process sees the whole library or none
     finally:
@@ -111,22 +120,26 @@ def library() -> ctypes.CDLL | None:
         if _tried:
             return _library
         _tried = True
-        digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(compile_flags()).encode()).hexdigest()[:16]
         lib, problem = None, ""
-        for folder in build_dirs():
-            target = folder / f"pivot-{digest}.so"
-            try:
-                if not target.is_file():
-                    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    _compile(target)
-                _check_owned(folder)
-                lib = ctypes.CDLL(str(target))
+        for openmp in (True, False):  # (a compiler without OpenMP gets the build without it)
+            flags = compile_flags(openmp)
+            digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
+            for folder in build_dirs():
+                target = folder / f"pivot-{digest}.so"
+                try:
+                    if not target.is_file():
+                        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                        _compile(target, flags)
+                    _check_owned(folder)
+                    lib = ctypes.CDLL(str(target))
+                    break
+                except subprocess.CalledProcessError as exc:
+                    problem = f"{exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()[-300:]}"
+                    break  # (another folder would not help the compiler)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    problem = str(exc)
+            if lib is not None:
                 break
-            except subprocess.CalledProcessError as exc:
-                problem = f"{exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()[-300:]}"
-                break  # (another folder would not help the compiler)
-            except (OSError, subprocess.SubprocessError) as exc:
-                problem = str(exc)
         if lib is None:
             log.warning("the C pivoting kernel is not available (%s); using the torch version", problem)
             return None
@@ -136,16 +149,18 @@ def library() -> ctypes.CDLL | None:
 
 def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     """Declare the kernel's entry points' argument types on a loaded build of it."""
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    i64, ptr, c_int = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
     fn = lib.inr_amr_pivoted_cholesky
-    fn.argtypes = [ptr, i64, i64, i64, i64, ctypes.c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+    fn.argtypes = [ptr, i64, i64, i64, i64, c_int, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr, c_int]
     fn.restype = None
     fn32 = lib.inr_amr_pivoted_cholesky_f32
-    fn32.argtypes = [ptr, i64, i64, i64, i64, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
+    fn32.argtypes = [ptr, i64, i64, i64, i64, ptr, i64, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr, c_int]
     fn32.restype = None
     interp = lib.inr_amr_interpolation
-    interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr]
+    interp.argtypes = [ptr, ptr, ptr, i64, i64, i64, i64, ptr, c_int]
     interp.restype = None
+    lib.inr_amr_openmp.argtypes = []
+    lib.inr_amr_openmp.restype = c_int
     return lib
 
 
@@ -203,8 +218,8 @@ def pivoted_cholesky_boxes(
     shape = (m, w) if single else (m, w, int(gram))  # (the float32 entry point takes factors only)
     eps2 = float(eps) * float(eps)
 
-    def run(first: int, last: int) -> None:
-        resid = np.empty(max(w + m, 1))  # (residuals, then a pivot's column)
+    def run(first: int, last: int, team: int) -> None:
+        resid = np.empty(max(team * (w + m), 1))  # (per thread: residuals, then a pivot's column)
         fn(
             y.ctypes.data,
             first,
@@ -219,9 +234,10 @@ def pivoted_cholesky_boxes(
             rank.ctypes.data,
             capped.ctypes.data,
             resid.ctypes.data,
+            team,
         )
 
-    _split(run, bsz, bsz * steps * (m if not gram else 1) * w, threads)
+    _split(lib, run, bsz, bsz * steps * (m if not gram else 1) * w, threads)
     return r_rows, pivots, r_diag, rank, capped.astype(bool)
 
 
@@ -241,18 +257,20 @@ def interpolation_matrices(r_rows: np.ndarray, pivots: np.ndarray, rank: np.ndar
     t = np.empty_like(r)
     fn = lib.inr_amr_interpolation
 
-    def run(first: int, last: int) -> None:
-        fn(r.ctypes.data, piv.ctypes.data, rk.ctypes.data, first, last, k, w, t.ctypes.data)
+    def run(first: int, last: int, team: int) -> None:
+        fn(r.ctypes.data, piv.ctypes.data, rk.ctypes.data, first, last, k, w, t.ctypes.data, team)
 
-    _split(run, bsz, bsz * k * k * w // 2, threads)
+    _split(lib, run, bsz, bsz * k * k * w // 2, threads)
     return t
 
 
-def _split(run: Callable[[int, int], None], boxes: int, work: int, threads: int) -> None:
-    """``run(first, last)`` over ``[0, boxes)``, split between threads where the work is worth it."""
+def _split(lib: ctypes.CDLL, run: Callable[[int, int, int], None], boxes: int, work: int, threads: int) -> None:
+    """``run(first, last, team)`` over ``[0, boxes)``, split between threads where the work is worth it: by
+    the kernel's OpenMP loop (one call, ``team`` threads) where the build has one, else between Python
+    threads (one call each, ``team`` 1)."""
     threads = max(1, min(threads, boxes, work // _MIN_SPLIT_WORK))
-    if threads == 1:
-        run(0, boxes)
+    if threads == 1 or lib.inr_amr_openmp():
+        run(0, boxes, threads)
     else:
         bounds = np.linspace(0, boxes, threads + 1).astype(int)
-        list(_thread_pool().map(run, bounds[:-1], bounds[1:]))
+        list(_thread_pool().map(run, bounds[:-1], bounds[1:], [1] * threads))

@@ -16,6 +16,24 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
+#if defined(_OPENMP)
+#include <omp.h>
+#define THREAD_NUM() omp_get_thread_num()
+#else
+#define THREAD_NUM() 0
+#endif
+
+/* Whether this build splits a batch between OpenMP threads itself (the caller splits it otherwise).
+ * Why OpenMP: torch runs on the process's OpenMP runtime, whose worker threads spin for a while after
+ * each of torch's operations; threads of the caller's own would share the cores with them, while this
+ * batch's parallel loop runs on those very workers (one runtime per process: the same libgomp.so.1). */
+int inr_amr_openmp(void) {
+#if defined(_OPENMP)
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 /* The Gram row of a pivot, G[p, :] = y_p^T Y, is most of a box's work (steps x m x w products). Each
  * entry is summed over the rows of Y in their order, starting from zero. The AVX2 path keeps 32 entries
@@ -161,36 +179,48 @@ DEFINE_ONE_BOX(one_box_f64, double, gram_row_f64)
 DEFINE_ONE_BOX(one_box_f32, float, gram_row_f32)
 
 /* Boxes [first, last) of a batch: y (B, m, w) or (B, w, w); caps (B,); outputs r (B, steps, w),
- * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: w + m doubles of scratch. The float32
- * entry point reads float32 factors (activations or their sketches) and computes in float64: the
- * products of two float32 numbers are exact in float64, so it gives the same bits as the float64 entry
- * point on the float64 copy, with half the memory traffic and no copy. */
+ * piv (B, steps), rdiag (B, steps), rank (B,), capped (B,); resid: threads x (w + m) doubles of scratch
+ * (one slice per thread). threads > 1 splits the boxes between OpenMP threads where the build has them
+ * (inr_amr_openmp()); each box is computed by one thread alone, in the same order of operations, so the
+ * results do not depend on the split. The float32 entry point reads float32 factors (activations or
+ * their sketches) and computes in float64: the products of two float32 numbers are exact in float64, so
+ * it gives the same bits as the float64 entry point on the float64 copy, with half the memory traffic
+ * and no copy. */
 void inr_amr_pivoted_cholesky(const double *y, int64_t first, int64_t last, int64_t m, int64_t w, int gram,
                               const int64_t *caps, int64_t steps, double eps2, double *r, int64_t *piv, double *rdiag,
-                              int64_t *rank, uint8_t *capped, double *resid) {
+                              int64_t *rank, uint8_t *capped, double *resid, int threads) {
     const int64_t per_box = (gram ? w : m) * w;
-    for (int64_t b = first; b < last; b++) {
+    int64_t b;
+    (void)threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (b = first; b < last; b++) {
         one_box_f64(y + b * per_box, m, w, gram, caps[b], steps, eps2, r + b * steps * w, piv + b * steps,
-                    rdiag + b * steps, rank + b, capped + b, resid);
+                    rdiag + b * steps, rank + b, capped + b, resid + THREAD_NUM() * (w + m));
     }
 }
 
 void inr_amr_pivoted_cholesky_f32(const float *y, int64_t first, int64_t last, int64_t m, int64_t w,
                                   const int64_t *caps, int64_t steps, double eps2, double *r, int64_t *piv,
-                                  double *rdiag, int64_t *rank, uint8_t *capped, double *resid) {
-    for (int64_t b = first; b < last; b++) {
+                                  double *rdiag, int64_t *rank, uint8_t *capped, double *resid, int threads) {
+    int64_t b;
+    (void)threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (b = first; b < last; b++) {
         one_box_f32(y + b * m * w, m, w, 0, caps[b], steps, eps2, r + b * steps * w, piv + b * steps,
-                    rdiag + b * steps, rank + b, capped + b, resid);
+                    rdiag + b * steps, rank + b, capped + b, resid + THREAD_NUM() * (w + m));
     }
 }
 
 /* Interpolation matrices T = R11^-1 R of boxes [first, last): r (B, k, w) R rows (zero past each rank),
  * piv (B, k), rank (B,); out t (B, k, w). R11[i, j] = R[i, piv[j]] is upper triangular (its entries
  * below the diagonal are round-off of zeros, and are taken as zero); the pivot columns of T are set to
- * exact unit vectors, so that a kept neuron is kept exactly; rows past the rank are zero. */
+ * exact unit vectors, so that a kept neuron is kept exactly; rows past the rank are zero. threads: as above. */
 void inr_amr_interpolation(const double *r, const int64_t *piv, const int64_t *rank, int64_t first, int64_t last,
-                           int64_t k, int64_t w, double *t) {
-    for (int64_t b = first; b < last; b++) {
+                           int64_t k, int64_t w, double *t, int threads) {
+    int64_t b;
+    (void)threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (b = first; b < last; b++) {
         const double *rb = r + b * k * w;
         const int64_t *pb = piv + b * k;
         double *tb = t + b * k * w;

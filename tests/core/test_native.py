@@ -102,11 +102,16 @@ def test_avx2_only_where_the_cpu_has_it(monkeypatch):
 def test_the_vector_path_gives_the_bits_of_the_plain_loops(kernel, rng, tmp_path, monkeypatch, width):
     """The AVX2 build (Gram rows and row updates in registers) against a build without AVX2 (plain loops),
     on factors of both precisions and on Gram matrices: every output bitwise equal. Widths: whole 32-column
-    blocks (96), blocks and a tail (100), a tail only (37)."""
+    blocks (96), blocks and a tail (100), a tail only (37). The builds without OpenMP split a batch between
+    Python threads, the OpenMP one between its own: the same bits, on one thread or two."""
     if "avx2" not in native._cpu_flags():
         pytest.skip("this CPU has no AVX2: the plain loops are the only build")
     builds = {}
-    for label, flags in (("plain", native.BASE_FLAGS), ("avx2", (*native.BASE_FLAGS, "-mavx2"))):
+    for label, flags in (
+        ("plain", native.BASE_FLAGS),
+        ("avx2", (*native.BASE_FLAGS, "-mavx2")),
+        ("openmp", native.compile_flags(openmp=True)),
+    ):
         target = tmp_path / f"{label}.so"
         cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", str(target), str(native.SOURCE), "-lm"]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
@@ -119,16 +124,23 @@ def test_the_vector_path_gives_the_bits_of_the_plain_loops(kernel, rng, tmp_path
         "float64": (y.astype(np.float32).astype(np.float64), False),
         "gram": (np.einsum("bmi,bmj->bij", y, y), True),
     }
+    assert builds["openmp"].inr_amr_openmp() == 1 and builds["avx2"].inr_amr_openmp() == 0
+    monkeypatch.setattr(native, "_MIN_SPLIT_WORK", 1)  # (split even this small batch)
     out = {}
     for label, lib in builds.items():
         monkeypatch.setattr(native, "_library", lib)
         monkeypatch.setattr(native, "_tried", True)
         for kind, (data, gram) in inputs.items():
             out[label, kind] = native.pivoted_cholesky_boxes(data, gram, caps, steps, 1e-3)
+            for threads in (2, 3):
+                split = native.pivoted_cholesky_boxes(data, gram, caps, steps, 1e-3, threads=threads)
+                for a, b in zip(out[label, kind], split):
+                    np.testing.assert_array_equal(a, b)
     assert out["plain", "float32"][3].max() > 16  # enough steps to exercise the row updates' blocks
     for kind in inputs:
-        for a, b in zip(out["plain", kind], out["avx2", kind]):
-            np.testing.assert_array_equal(a, b)
+        for other in ("avx2", "openmp"):
+            for a, b in zip(out["plain", kind], out[other, kind]):
+                np.testing.assert_array_equal(a, b)
     for a, b in zip(out["avx2", "float32"], out["avx2", "float64"]):
         np.testing.assert_array_equal(a, b)
 
@@ -168,6 +180,31 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
     built = sorted(p.name for p in tmp_path.iterdir())
     assert len(built) == 2 and all(n.startswith("pivot-") and n.endswith(".so") for n in built)  # no temporary file
     assert "pivot-0000000000000000.so" in built  # another version's build is left to whoever uses it
+
+
+def test_a_compiler_without_openmp_gets_the_build_without_it(tmp_path):
+    """A compiler that rejects -fopenmp: the kernel is built without it (batches split between Python
+    threads) and pruning gives the ranks of the OpenMP build."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cc = tmp_path / "cc-without-openmp"
+    cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = -fopenmp ] && exit 1; done\nexec cc "$@"\n')
+    cc.chmod(0o755)
+    script = SCRIPT + "print('openmp', native.library().inr_amr_openmp())\n"
+    runs = {}
+    for label, extra in (("without", {"CC": str(cc)}), ("with", {})):
+        env = dict(
+            os.environ,
+            INR_AMR_NATIVE_DIR=str(tmp_path / label),
+            INR_AMR_CACHE="off",
+            PYTHONPATH=tests + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            **extra,
+        )
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        runs[label] = out.stdout.splitlines()
+    assert runs["without"][0] == runs["with"][0] == "available True"
+    assert runs["without"][2] == "openmp 0" and runs["with"][2] == "openmp 1"
+    assert runs["without"][1] == runs["with"][1]
 
 
 def test_interpolation_matrices_match_torch(kernel, rng, monkeypatch):
