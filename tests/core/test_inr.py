@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from helpers import ct_like_inr
+from inr_amr_core import FourierFeatures, tuning
 from inr_amr_core import inr as inr_module
-from inr_amr_core import tuning
 
 
 @pytest.fixture
@@ -122,3 +124,15 @@ def test_nothing_is_remembered_with_the_cache_off(monkeypatch):
     assert tuning.remembered("chunk", ["cpu", 4]) is None
     _forget_in_process(monkeypatch)
     assert inr_module.fastest_chunk(ct_like_inr(width=16, layers=2, features=8)) > 0
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (333, 4), (5, 70, 4)])
+def test_fourier_features_are_the_concatenated_cosines_and_sines(shape):
+    """The encoding written into one tensor's halves: bitwise the concatenation of cos and sin of
+    2 pi x B, cosines first, for a batch of points and for boxes of points."""
+    g = torch.Generator().manual_seed(3)
+    matrix = torch.randn(4, 96, generator=g) * 2.5
+    x = torch.rand(shape, generator=g) * 2 - 1
+    proj = (2.0 * math.pi) * (x @ matrix)
+    expected = torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
+    assert torch.equal(FourierFeatures(matrix)(x), expected)
