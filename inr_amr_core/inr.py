@@ -183,6 +183,9 @@ class FourierFeatures:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         proj = x @ self.matrix
+        if proj.requires_grad:  # (autograd records no out= operations)
+            proj = (2.0 * math.pi) * proj
+            return torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
         proj.mul_(2.0 * math.pi)
         # written into the two halves of one tensor: the same values as concatenating the two, without
         # the concatenation's copy (a third of the encoding's time on the CT INR's 512 features)

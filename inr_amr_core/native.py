@@ -70,7 +70,10 @@ def compile_flags(openmp: bool = True) -> tuple[str, ...]:
     Why OpenMP: torch computes on the process's OpenMP runtime, whose worker threads spin for a while
     after each of its operations. A batch split between Python threads shared the two cores with those
     spinning workers (the kernel ran at two thirds of its speed in a Pruning run); the kernel's own
-    parallel loop runs on the same workers instead (one runtime per process: ``libgomp.so.1``).
+    parallel loop runs on the same workers instead, where torch's runtime is GNU's (``libgomp.so.1``,
+    as in torch's CPU wheels and in ParaView: a process loads one). libgomp keeps a pool per calling
+    thread, so a background precompute thread has its own. With another runtime under torch (Intel's,
+    LLVM's) the kernel still gives the same bits, on threads of its own.
     """
     return BASE_FLAGS + (("-fopenmp",) if openmp else ()) + (("-mavx2",) if "avx2" in _cpu_flags() else ())
 
@@ -120,7 +123,7 @@ def library() -> ctypes.CDLL | None:
         if _tried:
             return _library
         _tried = True
-        lib, problem = None, ""
+        lib, problems = None, []
         for openmp in (True, False):  # (a compiler without OpenMP gets the build without it)
             flags = compile_flags(openmp)
             digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
@@ -131,18 +134,24 @@ def library() -> ctypes.CDLL | None:
                         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                         _compile(target, flags)
                     _check_owned(folder)
-                    lib = ctypes.CDLL(str(target))
-                    break
                 except subprocess.CalledProcessError as exc:
-                    problem = f"{exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()[-300:]}"
+                    problems.append(f"{exc.cmd[0]} failed: {exc.stderr.decode(errors='replace').strip()[-300:]}")
                     break  # (another folder would not help the compiler)
                 except (OSError, subprocess.SubprocessError) as exc:
-                    problem = str(exc)
+                    problems.append(str(exc))  # (this folder cannot be used: the next one may)
+                    continue
+                try:
+                    lib = ctypes.CDLL(str(target))
+                except OSError as exc:  # (a build that does not load would not load from another folder)
+                    problems.append(str(exc))
+                break
             if lib is not None:
                 break
         if lib is None:
-            log.warning("the C pivoting kernel is not available (%s); using the torch version", problem)
+            log.warning("the C pivoting kernel is not available (%s); using the torch version", "; ".join(problems))
             return None
+        if problems:
+            log.info("the C pivoting kernel is built without OpenMP (%s)", "; ".join(problems))
         _library = bind(lib)
         return lib
 

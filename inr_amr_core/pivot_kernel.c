@@ -26,7 +26,8 @@
 /* Whether this build splits a batch between OpenMP threads itself (the caller splits it otherwise).
  * Why OpenMP: torch runs on the process's OpenMP runtime, whose worker threads spin for a while after
  * each of torch's operations; threads of the caller's own would share the cores with them, while this
- * batch's parallel loop runs on those very workers (one runtime per process: the same libgomp.so.1). */
+ * batch's parallel loop runs on those very workers where torch's runtime is GNU's libgomp.so.1 (a
+ * process loads one; native.compile_flags says more). */
 int inr_amr_openmp(void) {
 #if defined(_OPENMP)
     return 1;

@@ -136,3 +136,18 @@ def test_fourier_features_are_the_concatenated_cosines_and_sines(shape):
     proj = (2.0 * math.pi) * (x @ matrix)
     expected = torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
     assert torch.equal(FourierFeatures(matrix)(x), expected)
+    # with autograd recording (INR.forward supports it): the same values, and the analytic gradient,
+    # d/dx sum(cos(2 pi x B) + sin(2 pi x B)) = 2 pi (cos - sin)(2 pi x B) B^T
+    xg = x.clone().requires_grad_(True)
+    encoded = FourierFeatures(matrix)(xg)
+    assert torch.equal(encoded.detach(), expected)
+    encoded.sum().backward()
+    analytic = (2.0 * math.pi) * (torch.cos(proj) - torch.sin(proj)) @ matrix.T
+    torch.testing.assert_close(xg.grad, analytic, rtol=1e-4, atol=1e-3)
+
+
+def test_an_inr_is_differentiable_with_respect_to_its_inputs():
+    model = ct_like_inr(width=16, layers=2, features=8, seed=1)
+    x = torch.rand(5, 4, requires_grad=True)
+    model.forward(x).sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape and torch.isfinite(x.grad).all()

@@ -145,6 +145,35 @@ def test_the_vector_path_gives_the_bits_of_the_plain_loops(kernel, rng, tmp_path
         np.testing.assert_array_equal(a, b)
 
 
+def test_openmp_and_python_thread_splits_give_the_same_bits(kernel, rng, tmp_path, monkeypatch):
+    """Builds without AVX2, with and without OpenMP: a batch split between OpenMP threads (the kernel's
+    loop) or between Python threads gives the serial call's bits, on 2 and 3 threads."""
+    builds = {}
+    for label, flags in (("serial", native.BASE_FLAGS), ("openmp", (*native.BASE_FLAGS, "-fopenmp"))):
+        target = tmp_path / f"{label}.so"
+        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", str(target), str(native.SOURCE), "-lm"]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        builds[label] = native.bind(ctypes.CDLL(str(target)))
+    assert builds["openmp"].inr_amr_openmp() == 1 and builds["serial"].inr_amr_openmp() == 0
+    y = factors(rng, boxes=24, rows=64, width=70)
+    caps = np.minimum(rng.integers(5, 60, 24), 64)
+    steps = int(caps.max())
+    monkeypatch.setattr(native, "_MIN_SPLIT_WORK", 1)  # (split even this small batch)
+    monkeypatch.setattr(native, "_tried", True)
+    for data in (y.astype(np.float32), y):  # (the two entry points)
+        monkeypatch.setattr(native, "_library", builds["serial"])
+        reference = native.pivoted_cholesky_boxes(data, False, caps, steps, 1e-3)
+        r_ref = native.interpolation_matrices(reference[0], reference[1], reference[3])
+        for lib in builds.values():
+            monkeypatch.setattr(native, "_library", lib)
+            for threads in (2, 3):
+                split = native.pivoted_cholesky_boxes(data, False, caps, steps, 1e-3, threads=threads)
+                for a, b in zip(reference, split):
+                    np.testing.assert_array_equal(a, b)
+                t = native.interpolation_matrices(split[0], split[1], split[3], threads=threads)
+                np.testing.assert_array_equal(t, r_ref)
+
+
 SCRIPT = """
 import numpy as np
 from inr_amr_core import native, prune_on_boxes
@@ -183,8 +212,8 @@ def test_without_a_compiler_pruning_falls_back_to_torch(tmp_path, env):
 
 
 def test_a_compiler_without_openmp_gets_the_build_without_it(tmp_path):
-    """A compiler that rejects -fopenmp: the kernel is built without it (batches split between Python
-    threads) and pruning gives the ranks of the OpenMP build."""
+    """A compiler that rejects -fopenmp: the kernel is built without it (and says so), and pruning gives
+    the ranks of the OpenMP build (the splits themselves are compared in the test above)."""
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cc = tmp_path / "cc-without-openmp"
     cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = -fopenmp ] && exit 1; done\nexec cc "$@"\n')
