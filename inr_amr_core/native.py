@@ -7,16 +7,17 @@ through all its steps; the batch is split between threads (ctypes releases the G
 
 Build: the C compiler ``$CC`` (default ``cc``) with ``-O3 -ffp-contract=off`` (no fused multiply-adds,
 no reassociation: each box's result is the same bits on any x86-64 build; AVX2 where the CPU has it) and
-``-fopenmp`` (a batch's boxes are split between the OpenMP threads torch already runs on; without
-OpenMP, a build without it whose batches are split between Python threads),
-about 0.3 s, once per machine and source version (``scripts/setup.sh`` does it), into
+``-fopenmp`` (a batch's boxes are split between the OpenMP threads torch already runs on; a compiler
+without OpenMP gets a build without it, whose batches are split between Python threads, and tries the
+OpenMP build again once per process), about 0.3 s, once per machine and source version
+(``scripts/setup.sh`` does it), into
 ``$INR_AMR_NATIVE_DIR``, else ``$XDG_CACHE_HOME/inr-amr/native`` or ``~/.cache/inr-amr/native`` (the
 temporary folder where that cannot be written; the mesh cache's ``INR_AMR_CACHE`` does not move it),
 named by the source's and the flags' hash and written atomically, so concurrent processes (MPI ranks)
 share it (builds of other versions are left alone: another installed copy may use them). Where no
-compiler works, or with ``INR_AMR_NATIVE=off``, pruning uses the torch version:
-the same algorithm, whose sums are rounded in another order (a mesh can differ where an element's
-decision sits exactly on a threshold).
+compiler works, where the build does not load, with ``INR_AMR_NATIVE=off``, and on a GPU, pruning uses
+the torch version: the same algorithm, whose sums are rounded in another order (a mesh can differ where
+an element's decision sits exactly on a threshold).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def library() -> ctypes.CDLL | None:
         if _tried:
             return _library
         _tried = True
-        lib, problems = None, []
+        lib, problems, openmp_problems = None, [], []
         for openmp in (True, False):  # (a compiler without OpenMP gets the build without it)
             flags = compile_flags(openmp)
             digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
@@ -147,11 +148,14 @@ def library() -> ctypes.CDLL | None:
                 break
             if lib is not None:
                 break
+            openmp_problems = list(problems)
         if lib is None:
             log.warning("the C pivoting kernel is not available (%s); using the torch version", "; ".join(problems))
             return None
-        if problems:
-            log.info("the C pivoting kernel is built without OpenMP (%s)", "; ".join(problems))
+        if openmp_problems:  # (the build without OpenMP loaded)
+            log.info("the C pivoting kernel is built without OpenMP (%s)", "; ".join(openmp_problems))
+        elif problems:  # (a folder could not be used; the next one could)
+            log.info("the C pivoting kernel's first build folder was not usable (%s)", "; ".join(problems))
         _library = bind(lib)
         return lib
 

@@ -218,7 +218,8 @@ def test_a_compiler_without_openmp_gets_the_build_without_it(tmp_path):
     cc = tmp_path / "cc-without-openmp"
     cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = -fopenmp ] && exit 1; done\nexec cc "$@"\n')
     cc.chmod(0o755)
-    script = SCRIPT + "print('openmp', native.library().inr_amr_openmp())\n"
+    script = "import logging; logging.basicConfig(level=logging.INFO)\n" + SCRIPT
+    script += "print('openmp', native.library().inr_amr_openmp())\n"
     runs = {}
     for label, extra in (("without", {"CC": str(cc)}), ("with", {})):
         env = dict(
@@ -231,6 +232,7 @@ def test_a_compiler_without_openmp_gets_the_build_without_it(tmp_path):
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         runs[label] = out.stdout.splitlines()
+        assert ("built without OpenMP" in out.stderr) == (label == "without"), out.stderr
     assert runs["without"][0] == runs["with"][0] == "available True"
     assert runs["without"][2] == "openmp 0" and runs["with"][2] == "openmp 1"
     assert runs["without"][1] == runs["with"][1]
