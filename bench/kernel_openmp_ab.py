@@ -16,9 +16,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
-import os
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,10 +36,7 @@ def builds(folder: str) -> dict[str, ctypes.CDLL]:
         ("python threads", native.compile_flags(openmp=False)),
         ("openmp", native.compile_flags(openmp=True)),
     ):
-        target = os.path.join(folder, label.replace(" ", "_") + ".so")
-        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", target, str(native.SOURCE), "-lm"]
-        subprocess.run(cmd, check=True)
-        out[label] = native.bind(ctypes.CDLL(target))
+        out[label] = native.build(Path(folder) / (label.replace(" ", "_") + ".so"), flags)
     return out
 
 

@@ -138,8 +138,8 @@ def section_floor(quick: bool) -> dict:
             "forward_floor_seconds": fwd,
             "ratio_run_to_floor": secs / fwd,
             "ratio_tests_to_floor": test_secs / fwd,
+            "floor_points": int(x.shape[0]),
         }
-        out[label]["floor_points"] = int(x.shape[0])
         print(
             f"  floor {label:26} {secs:7.2f} s (tests {test_secs:6.2f} s) for {tested} tests; plain forward "
             f"{fwd:6.2f} s -> {secs / fwd:4.2f}x; {res.dofs} DOFs, RMSE {out[label]['rmse']:.5f}",

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "interpolation_matrices", "library", "pivoted_cholesky_boxes"]
+__all__ = ["available", "build", "interpolation_matrices", "library", "pivoted_cholesky_boxes"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,13 @@ def library() -> ctypes.CDLL | None:
             log.info("the C pivoting kernel's first build folder was not usable (%s)", "; ".join(problems))
         _library = bind(lib)
         return lib
+
+
+def build(target: Path, flags: tuple[str, ...]) -> ctypes.CDLL:
+    """Compile the kernel with ``flags`` into ``target`` and load it, bound (another build than the one
+    :func:`library` uses: tests and benchmarks compare builds with it)."""
+    _compile(Path(target), flags)
+    return bind(ctypes.CDLL(str(target)))
 
 
 def bind(lib: ctypes.CDLL) -> ctypes.CDLL:

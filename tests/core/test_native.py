@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import shlex
 import subprocess
 import sys
 
@@ -112,10 +110,7 @@ def test_the_vector_path_gives_the_bits_of_the_plain_loops(kernel, rng, tmp_path
         ("avx2", (*native.BASE_FLAGS, "-mavx2")),
         ("openmp", native.compile_flags(openmp=True)),
     ):
-        target = tmp_path / f"{label}.so"
-        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", str(target), str(native.SOURCE), "-lm"]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        builds[label] = native.bind(ctypes.CDLL(str(target)))
+        builds[label] = native.build(tmp_path / f"{label}.so", flags)
     y = factors(rng, boxes=16, rows=70, width=width)
     caps = np.minimum(rng.integers(5, 60, 16), width)
     steps = int(caps.max())
@@ -150,10 +145,7 @@ def test_openmp_and_python_thread_splits_give_the_same_bits(kernel, rng, tmp_pat
     loop) or between Python threads gives the serial call's bits, on 2 and 3 threads."""
     builds = {}
     for label, flags in (("serial", native.BASE_FLAGS), ("openmp", (*native.BASE_FLAGS, "-fopenmp"))):
-        target = tmp_path / f"{label}.so"
-        cmd = [*shlex.split(os.environ.get("CC", "cc")), *flags, "-o", str(target), str(native.SOURCE), "-lm"]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        builds[label] = native.bind(ctypes.CDLL(str(target)))
+        builds[label] = native.build(tmp_path / f"{label}.so", flags)
     assert builds["openmp"].inr_amr_openmp() == 1 and builds["serial"].inr_amr_openmp() == 0
     y = factors(rng, boxes=24, rows=64, width=70)
     caps = np.minimum(rng.integers(5, 60, 24), 64)
