@@ -212,9 +212,21 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return dev
 
 
-#: chunk sizes tried by :func:`fastest_chunk` (powers of two from 256: on this project's CPUs every one of
-#: them gives bitwise the same values, so the choice changes the speed, never the mesh)
-_CHUNK_CANDIDATES = {"cpu": (256, 512, 1024, 2048, 4096, 16384), "cuda": (4096, 16384, 65536, 262144)}
+#: chunk sizes tried by :func:`fastest_chunk`, smallest first (powers of two from 256: on this project's
+#: CPUs every one of them gives bitwise the same values, tested, so the choice changes the speed, never the
+#: mesh). A small network (hos: 2 -> 32 x 4) runs fastest in the largest chunks, where the per-call overhead
+#: is paid least often; a wide one (the CT network) in small ones, whose activations stay in cache.
+_CHUNK_CANDIDATES = {"cpu": (256, 512, 1024, 2048, 4096, 16384, 65536), "cuda": (4096, 16384, 65536, 262144)}
+#: each candidate is timed over at least this long (a pass of a small network over 4,096 points takes
+#: under a millisecond, too short to time on a shared machine)
+_CHUNK_TIMING_SECONDS = 0.02
+#: candidates are tried in increasing size and the search stops at the first one this much slower than
+#: the best so far (the rate rises while the per-call overhead shrinks, then falls once the activations
+#: leave the cache; the larger ones would cost a wide network seconds to time)
+_CHUNK_STOP_RATIO = 0.7
+#: and it stops before a candidate whose timing would take longer than this at the best rate so far: a
+#: wide network's largest chunks are never its fastest, and timing them would cost a first picture seconds
+_CHUNK_TIMING_CAP = 0.25
 _FASTEST_CHUNK: dict[tuple, int] = {}
 
 
@@ -231,11 +243,13 @@ def _architecture_key(inr: INR) -> tuple:
 def fastest_chunk(inr: INR) -> int:
     """The chunk size at which ``inr``'s architecture evaluates fastest on its device.
 
-    Measured once per machine and architecture (about 0.2-0.7 s for the CT network: each candidate
-    forwards 4,096 random points, best of two) and remembered in a process-wide table keyed by the
+    Measured once per machine and architecture (each candidate, smallest first, forwards 4,096 random
+    points or one chunk if larger, repeated for at least 20 ms, best of two; the search stops at the
+    first candidate 0.7x as fast as the best so far, or before one that would take over 0.25 s to time:
+    about 0.5 s for the CT network) and remembered in a process-wide table keyed by the
     device and the layer shapes, like a BLAS autotuner, and across processes in the cache folder
-    (:mod:`inr_amr_core.tuning`); nothing is stored on the INR. Small
-    batches run faster than large ones on a CPU (the activations stay in cache): for the 5 x 256 CT
+    (:mod:`inr_amr_core.tuning`); nothing is stored on the INR. Small batches of a wide network run
+    faster than large ones on a CPU (the activations stay in cache): for the 5 x 256 CT
     network, 1,024 points run about three times faster than 65,536.
     """
     dev = inr.device
@@ -249,30 +263,43 @@ def fastest_chunk(inr: INR) -> int:
     candidates = _CHUNK_CANDIDATES.get(dev.type, _CHUNK_CANDIDATES["cpu"])
     gen = torch.Generator().manual_seed(0)
     best, best_rate = candidates[0], 0.0
+    repeats = 2
     for c in candidates:
-        x = torch.rand(max(c, 4096), inr.n_inputs, generator=gen).to(dev)
-        rate = x.shape[0] / max(_best_forward_seconds(inr, x, c, 2), 1e-9)
+        n = max(c, 4096)
+        if best_rate > 0 and repeats * n / best_rate > _CHUNK_TIMING_CAP:
+            break
+        x = torch.rand(n, inr.n_inputs, generator=gen).to(dev)
+        rate = n / max(_best_forward_seconds(inr, x, c, repeats, _CHUNK_TIMING_SECONDS), 1e-9)
         if rate > best_rate:
             best, best_rate = c, rate
+        elif rate < _CHUNK_STOP_RATIO * best_rate:
+            break
     _FASTEST_CHUNK[key] = best
     remember("chunk", key, best)
     return best
 
 
-def _best_forward_seconds(inr: INR, x: torch.Tensor, chunk: int, repeats: int) -> float:
-    """The best of ``repeats`` timed forward passes of ``x`` in chunks of ``chunk`` points."""
+def _best_forward_seconds(inr: INR, x: torch.Tensor, chunk: int, repeats: int, at_least: float = 0.0) -> float:
+    """The best of ``repeats`` timings of a forward pass of ``x`` in chunks of ``chunk`` points; each timing
+    repeats the pass until ``at_least`` seconds have gone by and gives the mean per pass."""
     dev = x.device
     best = math.inf
     with torch.no_grad():
         for _ in range(repeats):
+            passes = 0
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             t0 = time.perf_counter()
-            for s in range(0, x.shape[0], chunk):
-                inr.forward(x[s : s + chunk])
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            best = min(best, time.perf_counter() - t0)
+            while True:
+                for s in range(0, x.shape[0], chunk):
+                    inr.forward(x[s : s + chunk])
+                passes += 1
+                if dev.type == "cuda":
+                    torch.cuda.synchronize(dev)
+                elapsed = time.perf_counter() - t0
+                if elapsed >= at_least:
+                    break
+            best = min(best, elapsed / passes)
     return best
 
 

@@ -95,6 +95,48 @@ def test_speed_choices_are_remembered_across_processes(restore_threads, monkeypa
         inr_module.fastest_chunk(ct_like_inr(width=32, layers=2, features=8))
 
 
+@pytest.mark.parametrize("which", ["hos", "ct"])
+def test_every_chunk_candidate_gives_bitwise_the_same_values(which, hos, ct_inr):
+    """The chunk choice is measured per machine, so it must never change a value (or a mesh)."""
+    model = hos if which == "hos" else ct_inr
+    x = np.random.default_rng(1).uniform(-1, 1, (66_000, model.n_inputs))  # 65,536 splits it in two
+    reference = model.evaluate(x, chunk_size=len(x))
+    for chunk in (*inr_module._CHUNK_CANDIDATES["cpu"], 3000):
+        assert np.array_equal(model.evaluate(x, chunk_size=chunk), reference), chunk
+
+
+def test_the_chunk_search_takes_the_fastest_and_stops_once_candidates_get_slow(monkeypatch):
+    """Rates rise then fall with the chunk: the search keeps the fastest and stops timing at the first
+    candidate well below it, or before one that would take long to time (a wide network would spend
+    seconds on the largest chunks)."""
+    mpts = {256: 1.0, 512: 2.0, 1024: 3.0, 2048: 2.5, 4096: 1.9, 16384: 5.0, 65536: 9.0}
+    timed = []
+
+    def fake_seconds(inr, x, chunk, repeats, at_least=0.0):
+        timed.append(chunk)
+        assert at_least > 0  # each candidate is timed over a minimum span, not one short pass
+        return x.shape[0] / (mpts[chunk] * 1e6)
+
+    def search() -> int:
+        timed.clear()
+        monkeypatch.setattr(inr_module, "_FASTEST_CHUNK", {})
+        return inr_module.fastest_chunk(ct_like_inr(width=16, layers=2, features=8))
+
+    monkeypatch.setattr(inr_module, "_best_forward_seconds", fake_seconds)
+    monkeypatch.setenv("INR_AMR_CACHE", "off")
+    assert search() == 1024
+    assert timed == [256, 512, 1024, 2048, 4096]  # 4096 runs at 0.63x the best: the search stops there
+    # a small network whose rate keeps rising gets the largest candidate
+    mpts.update({2048: 4.0, 4096: 4.5})
+    assert search() == 65536
+    assert timed == list(inr_module._CHUNK_CANDIDATES["cpu"])
+    # a slow network: timing 65,536 points twice at 0.2 Mpts/s would take 0.66 s, so it is not tried
+    for c in mpts:
+        mpts[c] *= 0.05
+    assert search() == 16384
+    assert timed == [256, 512, 1024, 2048, 4096, 16384]
+
+
 def test_remembered_choices_depend_on_their_context(monkeypatch):
     tuning.remember("chunk", ["cpu", 4], 2048)
     assert tuning.remembered("chunk", ["cpu", 4]) == 2048
