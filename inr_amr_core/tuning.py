@@ -28,7 +28,9 @@ from .fileio import write_json
 
 __all__ = ["remember", "remembered", "tuning_file"]
 
-#: 2: chunk choices measured with repeated timings and a 65,536-point candidate (2026-12-03)
+#: the version of how choices are measured; entries of another are measured again (and dropped on the next
+#: write). 2: chunk choices from repeated timings with a 65,536-point candidate (the thread counts, measured
+#: as before, are measured again too)
 _FORMAT = 2
 
 
@@ -53,6 +55,15 @@ def _entry_key(kind: str, key: Any) -> str:
     return json.dumps(context, sort_keys=True, default=str)
 
 
+def _format_of(entry_key: str) -> Any:
+    """The measurement format an entry's key names (None if it names none)."""
+    try:
+        context = json.loads(entry_key)
+    except ValueError:
+        return None
+    return context.get("format") if isinstance(context, dict) else None
+
+
 def _read(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
@@ -75,7 +86,7 @@ def remember(kind: str, key: Any, value: int) -> None:
     path = tuning_file()
     if path is None:
         return
-    data = _read(path)
+    data = {k: v for k, v in _read(path).items() if _format_of(k) == _FORMAT}
     data[_entry_key(kind, key)] = int(value)
     with contextlib.suppress(OSError):
         write_json(path, data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from helpers import ct_like_inr
-from inr_amr_core import FourierFeatures, tuning
+from inr_amr_core import FourierFeatures, load_inr, tuning
 from inr_amr_core import inr as inr_module
 
 
@@ -96,26 +97,33 @@ def test_speed_choices_are_remembered_across_processes(restore_threads, monkeypa
 
 
 @pytest.mark.parametrize("which", ["hos", "ct"])
-def test_every_chunk_candidate_gives_bitwise_the_same_values(which, hos, ct_inr):
-    """The chunk choice is measured per machine, so it must never change a value (or a mesh)."""
-    model = hos if which == "hos" else ct_inr
-    x = np.random.default_rng(1).uniform(-1, 1, (66_000, model.n_inputs))  # 65,536 splits it in two
+def test_every_chunk_gives_bitwise_the_same_values(which, hos, ct_path):
+    """The chunk is chosen per machine, so it must never change a value (or a mesh): a point gets the
+    same bits whatever the chunk and its place in it, tails of any length included."""
+    model = hos if which == "hos" else load_inr(ct_path)
+    x = np.random.default_rng(1).uniform(-1, 1, (66_001, model.n_inputs))  # 65,536 leaves a tail of 465
     reference = model.evaluate(x, chunk_size=len(x))
-    for chunk in (*inr_module._CHUNK_CANDIDATES["cpu"], 3000):
+    for chunk in (*inr_module._CHUNK_CANDIDATES["cpu"], 3001):
         assert np.array_equal(model.evaluate(x, chunk_size=chunk), reference), chunk
+    few = x[:131]
+    for chunk in (1, 7, 64, 100):
+        assert np.array_equal(model.evaluate(few, chunk_size=chunk), reference[:131]), chunk
 
 
 def test_the_chunk_search_takes_the_fastest_and_stops_once_candidates_get_slow(monkeypatch):
     """Rates rise then fall with the chunk: the search keeps the fastest and stops timing at the first
-    candidate well below it, or before one that would take long to time (a wide network would spend
-    seconds on the largest chunks)."""
+    candidate well below it (timed twice, so that one slow timing does not end it), or before one that
+    would take long to time (a wide network would spend seconds on the largest chunks)."""
     mpts = {256: 1.0, 512: 2.0, 1024: 3.0, 2048: 2.5, 4096: 1.9, 16384: 5.0, 65536: 9.0}
+    slow_once: set[int] = set()  # candidates whose first timing a burst of other work slows to a third
     timed = []
 
     def fake_seconds(inr, x, chunk, repeats, at_least=0.0):
         timed.append(chunk)
         assert at_least > 0  # each candidate is timed over a minimum span, not one short pass
-        return x.shape[0] / (mpts[chunk] * 1e6)
+        burst = 3.0 if chunk in slow_once else 1.0
+        slow_once.discard(chunk)
+        return burst * x.shape[0] / (mpts[chunk] * 1e6)
 
     def search() -> int:
         timed.clear()
@@ -125,16 +133,37 @@ def test_the_chunk_search_takes_the_fastest_and_stops_once_candidates_get_slow(m
     monkeypatch.setattr(inr_module, "_best_forward_seconds", fake_seconds)
     monkeypatch.setenv("INR_AMR_CACHE", "off")
     assert search() == 1024
-    assert timed == [256, 512, 1024, 2048, 4096]  # 4096 runs at 0.63x the best: the search stops there
-    # a small network whose rate keeps rising gets the largest candidate
+    assert timed == [256, 512, 1024, 2048, 4096, 4096]  # 4096 runs at 0.63x the best twice: the search stops
+    # a small network whose rate keeps rising gets the largest candidate, even when a burst slows one timing
     mpts.update({2048: 4.0, 4096: 4.5})
+    slow_once.add(2048)
     assert search() == 65536
-    assert timed == list(inr_module._CHUNK_CANDIDATES["cpu"])
-    # a slow network: timing 65,536 points twice at 0.2 Mpts/s would take 0.66 s, so it is not tried
+    assert timed == [256, 512, 1024, 2048, 2048, 4096, 16384, 65536]
+    # a slow network: timing 65,536 points twice at the best rate so far (16,384's 0.25 Mpts/s) would take
+    # 0.52 s, so it is not tried
     for c in mpts:
         mpts[c] *= 0.05
     assert search() == 16384
     assert timed == [256, 512, 1024, 2048, 4096, 16384]
+
+
+def test_a_candidate_is_timed_over_repeated_passes(monkeypatch):
+    """Each timing repeats the pass until the minimum span has gone by and gives the mean per pass."""
+    model = ct_like_inr(width=16, layers=2, features=8)
+    clock = {"t": 0.0, "passes": 0}
+
+    def fake_forward(x):
+        clock["t"] += 0.005  # every pass of this one-chunk input takes 5 ms
+        clock["passes"] += 1
+
+    monkeypatch.setattr(model, "forward", fake_forward)
+    monkeypatch.setattr(inr_module.time, "perf_counter", lambda: clock["t"])
+    x = torch.zeros(4096, model.n_inputs)
+    assert inr_module._best_forward_seconds(model, x, 4096, 2, at_least=0.02) == pytest.approx(0.005)
+    assert clock["passes"] == 8  # four passes reach 20 ms, twice
+    clock["passes"] = 0
+    assert inr_module._best_forward_seconds(model, x, 1024, 1) == pytest.approx(0.02)  # no span: one pass
+    assert clock["passes"] == 4  # of four chunks
 
 
 def test_remembered_choices_depend_on_their_context(monkeypatch):
@@ -157,6 +186,16 @@ def test_an_unreadable_tuning_file_is_measured_again_and_rewritten(monkeypatch):
     path.write_text("{not json")
     model = ct_like_inr(width=16, layers=2, features=8)
     assert inr_module.fastest_chunk(model) in inr_module._CHUNK_CANDIDATES["cpu"]
+
+
+def test_entries_of_an_older_measurement_format_are_dropped_on_the_next_write():
+    path = tuning.tuning_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.dumps({"format": tuning._FORMAT - 1, "kind": "chunk", "key": ["cpu", 4]}, sort_keys=True)
+    path.write_text(json.dumps({old: 4096, "not json": 1}))
+    assert tuning.remembered("chunk", ["cpu", 4]) is None  # measured again, not taken from the older format
+    tuning.remember("chunk", ["cpu", 4], 1024)
+    assert list(json.loads(path.read_text()).values()) == [1024]
 
 
 def test_nothing_is_remembered_with_the_cache_off(monkeypatch):
