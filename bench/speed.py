@@ -8,8 +8,8 @@ Sections (each measured in one run; this machine's speed drifts, so only same-ru
 floor      The CT INR at t = 1 with the paper's thresholds (T 1e-3, P 0.075, eps 1e-3, 3 uniform
            refinements + 2 iterations, thresholds strategy): the whole run (no total RMSE inside it) with
            the exact ID, the sketched ID and sequential tests, against the plain forward passes its tests
-           need (tested elements x (ID + error samples) points, fastest chunk), each run followed at once
-           by its floor, three pairs: the median of the pairs' ratios.
+           need (tested elements x (ID + error samples) points, fastest chunk), each run timed right
+           beside its floor (after it, before it, after it): the median of the three pairs' ratios.
 agreement  Refine decisions of the sketched ID and of sequential tests against the exact ID on >= 10,000
            real CT elements (levels 3-5, t = 1), beside the exact ID against itself with other samples,
            and which part of the test (P or T) the differing decisions differ in.
@@ -114,7 +114,8 @@ def section_floor(quick: bool) -> dict:
     """Each run against the plain forward pass of as many points as its tests needed, timed in pairs.
 
     This machine's speed drifts by a third within minutes, so a run and its floor are timed one right
-    after the other, three times, and the ratio is the median of the three pairs' ratios (the run's own
+    beside the other, three times (the floor after, before, then after the run), and the ratio is the
+    median of the three pairs' ratios (the run's own
     speed and its floor's move together within a pair). The run is timed without a reference: the total
     RMSE after every iteration (about a tenth of this run) is the benchmark's measurement, not part of
     the refinement, and is taken from the final mesh afterwards.
@@ -133,17 +134,23 @@ def section_floor(quick: bool) -> dict:
     ):
         run_secs, floor_secs = [], []
         x = None
-        for _ in range(pairs):
+        for i in range(pairs):
+            # the second pair times its floor first, so that a steady drift of the machine's speed does
+            # not favour the run (or the floor) in every pair
+            if i % 2 == 1 and x is not None:
+                fwd, _ = best_of(lambda x=x: inr.evaluate(x))
             secs, res = best_of(lambda kw=kw: ia.refine(inr, settings.replace(**kw)))
             if x is None:
                 x = tested_points(res)
-            fwd, _ = best_of(lambda x=x: inr.evaluate(x))
+            if i % 2 == 0:
+                fwd, _ = best_of(lambda x=x: inr.evaluate(x))
             run_secs.append(secs)
             floor_secs.append(fwd)
         ratios = [a / b for a, b in zip(run_secs, floor_secs)]
         tested = sum(row["tested"] for row in res.iterations)
         test_secs = sum(row["seconds"].get("test", 0.0) for row in res.iterations)
         assert x is not None
+        # the runs are deterministic (the same tests and mesh every time): the counts come from the last
         out[label] = {
             "seconds": min(run_secs),
             "run_seconds": run_secs,
@@ -351,19 +358,29 @@ def section_curves(quick: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- scale
+# The child's peak RSS is read from /proc/self/status (VmHWM) after resetting it: getrusage's ru_maxrss
+# survives fork and exec, so a child reports at least its parent's peak (measured: a child of a parent
+# holding 400 MB reported 408 MB), which hid the child's own peak below this benchmark's.
 SCALE_CHILD = r"""
 import json, resource, sys, time
 import inr_amr_core as ia
+
+def hwm_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
 inr = ia.load_inr(sys.argv[1])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # VmHWM := the current RSS
+base = hwm_mb()
 t0 = time.perf_counter()
 r = ia.refine(inr, method=sys.argv[2], time=1.0, max_level=8, max_dofs=int(sys.argv[3]), device="cpu",
               conforming_dofs=False, memory_limit_mb=1024)
 secs = time.perf_counter() - t0
 print(json.dumps({"seconds": secs, "dofs": r.dofs, "leaves": r.tree.n_leaves, "max_level": r.tree.max_level,
                   "leaves_at_level_8": int((r.tree.levels == 8).sum()), "stop": r.stop_reason,
-                  "baseline_rss_mb": base / 1024,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "baseline_rss_mb": base, "peak_rss_mb": hwm_mb(),
+                  "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
