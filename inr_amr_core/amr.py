@@ -118,12 +118,16 @@ def refine(
         state = _resumable_state(resume, settings)
         inr = resume.inr
     key_level = settings.max_level if budget else settings.uniform_refinements + settings.max_iterations
-    run = prepare_run(inr, settings, roots, progress, cancel, reference, key_level)
+    # the field's RMS over space and time, shared by the runs that share tests (every time step)
+    field_scales = state.cache.field_scales if state is not None else {}
+    run = prepare_run(inr, settings, roots, progress, cancel, reference, key_level, field_scales)
     if state is not None:
         # the vertex values at this time computed by earlier runs stay valid
         cache = state.cache.vertex_cache(run.model, run.space, run.key_level, settings.output_component)
         run.cache = run.context.vertex_cache = cache
     result = refine_budget(run, state) if budget else refine_thresholds(run)
+    if result.budget_state is not None:
+        result.budget_state.cache.field_scales.update(field_scales)
     result.seconds = time_module.perf_counter() - started
     if progress is not None:
         progress(1.0, f"done: {result.tree.n_leaves} leaves, {result.dofs} DOFs ({result.stop_reason})")

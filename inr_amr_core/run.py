@@ -199,8 +199,13 @@ def prepare_run(
     cancel: Callable[[], bool] | threading.Event | None,
     reference: ReferenceSample | None,
     key_level: int,
+    field_scales: dict | None = None,
 ) -> Run:
-    """Resolve the slice and device, build the initial mesh and the criterion, check the budget."""
+    """Resolve the slice and device, build the initial mesh and the criterion, check the budget.
+
+    ``field_scales`` keeps the field's RMS over space and time between runs of the same settings at
+    other times (a session's time steps): it does not depend on the time, so it is probed once.
+    """
     started = time_module.perf_counter()
     model = inr.on(resolve_device(settings.device))
     space = resolve_slice(inr, settings)
@@ -256,7 +261,11 @@ def prepare_run(
             tuple(f for f in space.fixed if f[0] != axis.index),
             (*space.bounds, (axis.lo, axis.hi)),
         )
-        axis = dataclasses.replace(axis, scale=_field_scale(model, full, settings.seed, settings.output_component))
+        scale_key = (full, settings.seed, settings.output_component)
+        known = field_scales if field_scales is not None else {}
+        if scale_key not in known:
+            known[scale_key] = _field_scale(model, full, settings.seed, settings.output_component)
+        axis = dataclasses.replace(axis, scale=known[scale_key])
         scale = axis.scale
     else:
         scale = _field_scale(model, space, settings.seed, settings.output_component)

@@ -71,11 +71,15 @@ class ScoreCache:
         ``time -> (element keys, values)`` of the stationarity probes evaluated so far.
     vertices : dict
         ``t* -> VertexCache``: corner values tests at ``t*`` needed (Basic).
+    field_scales : dict
+        ``(space-time slice, seed, component) -> the field's RMS`` there (the stationarity scale, which
+        every time step shares).
     """
 
     measured: dict = field(default_factory=dict)
     probes: dict = field(default_factory=dict)
     vertices: dict = field(default_factory=dict)
+    field_scales: dict = field(default_factory=dict)
 
     def probe_values(
         self,

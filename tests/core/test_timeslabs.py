@@ -103,6 +103,24 @@ def test_the_mesh_at_a_time_does_not_depend_on_the_steps_visited_before(order):
         previous = r
 
 
+def test_the_field_scale_is_probed_once_for_every_time_step(monkeypatch):
+    """The stationarity scale (the field's RMS over space and time) does not depend on the time step:
+    a run resumed at another time takes it from the runs before, and gives a fresh run's mesh."""
+    from inr_amr_core import run as run_module
+
+    inr = ct_like_inr(width=24, layers=2, features=8, seed=5)
+    fresh = {t: refine(inr, time=t, **KW) for t in (-0.4, 0.6)}
+    probed = []
+    field_scale = run_module._field_scale
+    monkeypatch.setattr(run_module, "_field_scale", lambda *a: probed.append(a) or field_scale(*a))
+    first = refine(inr, time=-0.4, **KW)
+    later = refine(inr, first.settings.replace(time=0.6), resume=first)
+    assert len(probed) == 1
+    assert leaf_set(later) == leaf_set(fresh[0.6]) and leaf_set(first) == leaf_set(fresh[-0.4])
+    scales = later.budget_state.cache.field_scales
+    assert list(scales.values()) == [field_scale(*probed[0])]
+
+
 def test_only_tests_dearer_than_their_probes_are_shared():
     def shares(**kw):
         settings = RefinementSettings(**kw)
