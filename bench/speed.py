@@ -115,10 +115,10 @@ def section_floor(quick: bool) -> dict:
 
     This machine's speed drifts by a third within minutes, so a run and its floor are timed one right
     beside the other, three times (the floor after, before, then after the run), and the ratio is the
-    median of the three pairs' ratios (the run's own
-    speed and its floor's move together within a pair). The run is timed without a reference: the total
-    RMSE after every iteration (about a tenth of this run) is the benchmark's measurement, not part of
-    the refinement, and is taken from the final mesh afterwards.
+    median of the three pairs' ratios (the run's own speed and its floor's move together within a pair).
+    The run is timed without a reference: the total RMSE after every iteration (about a tenth of this
+    run) is the benchmark's measurement, not part of the refinement, and is taken from the final mesh
+    afterwards.
     """
     inr = ia.load_inr(CT)
     ref = reference(inr, 1.0)

@@ -212,16 +212,16 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return dev
 
 
-#: chunk sizes tried by :func:`fastest_chunk`, smallest first (every one gives bitwise the same values, as
-#: :meth:`INR.evaluate` pads each chunk to whole row blocks, tested; so the choice changes the speed, never
-#: the mesh). A small network (hos: 2 -> 32 x 4) runs fastest in large chunks, where the per-call overhead is
-#: paid less often (16,384 here; 65,536 is slower again); a wide one (the CT network) in small ones, whose
-#: activations stay in cache.
 #: rows a matrix product computes together: a BLAS computes the rows of a block's tail (a count that is not a
 #: multiple of its kernel's row block) by another code path, whose float32 sums round differently (measured:
 #: 4,099 CT points gave other bits in their last 3 rows in chunks of 4,096 than of 16,384), so
 #: :meth:`INR.evaluate` pads every chunk to a multiple of this (a multiple of the kernels' 8 and 16 rows)
 ROW_BLOCK = 64
+#: chunk sizes tried by :func:`fastest_chunk`, smallest first (every one gives bitwise the same values, as
+#: :meth:`INR.evaluate` pads each chunk to whole row blocks, tested; so the choice changes the speed, never
+#: the mesh). A small network (hos: 2 -> 32 x 4) runs fastest in large chunks, where the per-call overhead is
+#: paid less often (16,384 here; 65,536 is slower again); a wide one (the CT network) in small ones, whose
+#: activations stay in cache.
 _CHUNK_CANDIDATES = {"cpu": (256, 512, 1024, 2048, 4096, 16384, 65536), "cuda": (4096, 16384, 65536, 262144)}
 #: each candidate is timed over at least this long (a pass of a small network over 4,096 points takes
 #: under a millisecond, too short to time on a shared machine)
@@ -270,16 +270,20 @@ def fastest_chunk(inr: INR) -> int:
     gen = torch.Generator().manual_seed(0)
     best, best_rate = candidates[0], 0.0
     repeats = 2
+
+    def points_per_second(x: torch.Tensor, chunk: int) -> float:
+        return x.shape[0] / max(_best_forward_seconds(inr, x, chunk, repeats, _CHUNK_TIMING_SECONDS), 1e-9)
+
     for c in candidates:
         n = max(c, 4096)
         if best_rate > 0 and repeats * n / best_rate > _CHUNK_TIMING_CAP:
             break
         x = torch.rand(n, inr.n_inputs, generator=gen).to(dev)
-        rate = n / max(_best_forward_seconds(inr, x, c, repeats, _CHUNK_TIMING_SECONDS), 1e-9)
+        rate = points_per_second(x, c)
         if rate < _CHUNK_STOP_RATIO * best_rate:
             # timed again before it ends the search: the choice is remembered, so one burst of the
             # machine's other work must not decide it
-            rate = max(rate, n / max(_best_forward_seconds(inr, x, c, repeats, _CHUNK_TIMING_SECONDS), 1e-9))
+            rate = max(rate, points_per_second(x, c))
         if rate > best_rate:
             best, best_rate = c, rate
         elif rate < _CHUNK_STOP_RATIO * best_rate:
