@@ -34,6 +34,7 @@ __all__ = [
     "CUBE",
     "LATTICE",
     "LOG_PILE",
+    "SMALL_TRUSS",
     "TRUSS",
     "compressed_cube",
     "compressed_cube_regions",
@@ -52,6 +53,8 @@ __all__ = [
     "log_pile_sdf",
     "octet_truss",
     "sin_corner",
+    "small_octet_truss",
+    "small_truss_strut_points",
     "truss_current",
     "truss_regions",
     "truss_sdf",
@@ -764,6 +767,26 @@ TRUSS = {
     "edge_width": 0.003,
 }
 
+#: a smaller specimen of the truss, with a finer cell, in the same field of view: 2 cells of 0.4 across
+#: and 2 high, so the specimen fills about a fifteenth of the domain and the struts cross few of the
+#: level-5 cells, where a mesh per level-5 cell could save 35x at 257^3's RMSE, not 7x (``bench/oracle.py``
+#: on the phantoms, 200,000 points, t = 0; 2 cells of 0.5: 19x)
+SMALL_TRUSS = {
+    **TRUSS,
+    "cell": 0.4,
+    "origin": -0.4,  # a node at (X, Y, Z) = (-0.4, -0.4, -0.4)
+    "half_width": 0.41,  # |X|, |Y| <= 0.4 plus a strut radius
+    "bottom": -0.4,
+    "top": 0.4,  # it moves down to 0.4 - 0.8 * strain
+    "buckle_wavelength": 0.4,
+    "voids": (
+        (-0.3, -0.3, -0.2, 0.04),
+        (0.1, -0.1, 0.2, 0.04),
+        (0.1, 0.3, -0.2, 0.04),
+        (-0.2, 0.2, 0.0, 0.06),
+    ),
+}
+
 
 def _octet_segments() -> tuple[np.ndarray, np.ndarray]:
     """The 36 struts of one octet cell, in units of the cell: 24 on its faces, 12 inside it.
@@ -797,10 +820,9 @@ def _octet_segments() -> tuple[np.ndarray, np.ndarray]:
 _OCTET_A, _OCTET_B = _octet_segments()
 
 
-def _nearest_on_struts(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_on_struts(q: np.ndarray, c: dict) -> tuple[np.ndarray, np.ndarray]:
     """Distance from undeformed points ``q`` (N, 3: X, Y, Z) to the infinite truss's strut axes, and
-    the nearest axis points."""
-    c = TRUSS
+    the nearest axis points (the truss of configuration ``c``)."""
     a = c["cell"]
     local = (q - c["origin"]) / a
     cell = np.floor(local)
@@ -820,15 +842,14 @@ def _nearest_on_struts(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(best) * a, (foot + cell) * a + c["origin"]
 
 
-def _on_strut(centre: np.ndarray) -> np.ndarray:
-    return _nearest_on_struts(np.asarray(centre, dtype=np.float64)[None, :])[1][0]
+def _voids_on_struts(c: dict) -> np.ndarray:
+    """``c``'s voids with their centres moved onto the nearest strut axis: rows ``(x, y, z, radius)``."""
+    centres = np.array([row[:3] for row in c["voids"]], dtype=np.float64)
+    radii = np.array([row[3] for row in c["voids"]], dtype=np.float64)
+    return np.column_stack([_nearest_on_struts(centres, c)[1], radii])
 
 
-#: the voids' centres on strut axes (x, y, z; undeformed coordinates) and radii
-_VOIDS = np.array([[*_on_strut(np.array(row[:3])), row[3]] for row in TRUSS["voids"]])
-
-
-def truss_current(undeformed: np.ndarray, t: np.ndarray) -> np.ndarray:
+def truss_current(undeformed: np.ndarray, t: np.ndarray, c: dict = TRUSS) -> np.ndarray:
     """Current positions ``(t, z, y, x)`` of undeformed truss points ``(X, Y, Z)`` at times ``t``.
 
     The inverse of the motion :func:`octet_truss` uses: ``z`` solves ``Z(z, t) = Z`` (Newton; ``Z`` is
@@ -840,7 +861,6 @@ def truss_current(undeformed: np.ndarray, t: np.ndarray) -> np.ndarray:
     >>> np.round(_lattice_map(p, TRUSS)["X"], 9).tolist()
     [0.1]
     """
-    c = TRUSS
     q = np.asarray(undeformed, dtype=np.float64)
     t = np.broadcast_to(np.asarray(t, dtype=np.float64), q.shape[:1])
     big_x, big_y, big_z = q[:, 0], q[:, 1], q[:, 2]
@@ -857,8 +877,9 @@ def truss_current(undeformed: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.stack([t, z, y, x], axis=1)
 
 
-def truss_strut_points(rng: np.random.Generator, n: int, spread: float = 0.015) -> np.ndarray:
-    """``n`` random current points ``(t, z, y, x)`` near the struts of :func:`octet_truss`.
+def truss_strut_points(rng: np.random.Generator, n: int, spread: float = 0.015, c: dict = TRUSS) -> np.ndarray:
+    """``n`` random current points ``(t, z, y, x)`` near the struts of :func:`octet_truss` (or of the
+    specimen ``c``, e.g. :data:`SMALL_TRUSS`).
 
     A random strut of a random cell of the specimen, a uniform point on its axis, a Gaussian offset of
     standard deviation ``spread`` per axis (undeformed), a uniform ``t``, moved by the motion.
@@ -869,7 +890,6 @@ def truss_strut_points(rng: np.random.Generator, n: int, spread: float = 0.015) 
     >>> p.shape, bool((np.abs(truss_sdf(p)) < 0.1).mean() > 0.95)
     ((1000, 4), True)
     """
-    c = TRUSS
     cells = round((2 * c["half_width"] - 2 * c["half_thickness"]) / c["cell"])
     cell = rng.integers(0, cells, size=(n, 3)).astype(np.float64)
     k = rng.integers(0, _OCTET_A.shape[0], size=n)
@@ -877,32 +897,46 @@ def truss_strut_points(rng: np.random.Generator, n: int, spread: float = 0.015) 
     axis = _OCTET_A[k] + lam * (_OCTET_B[k] - _OCTET_A[k])
     q = (cell + axis) * c["cell"] + c["origin"] + spread * rng.standard_normal((n, 3))
     t = rng.uniform(-1.0, 1.0, size=n)
-    return np.clip(truss_current(q, t), -1.0, 1.0)
+    return np.clip(truss_current(q, t, c), -1.0, 1.0)
 
 
-def truss_voids() -> np.ndarray:
-    """The voids of :func:`octet_truss`: rows ``(x, y, z, radius)``, centres on strut axes, undeformed.
+def small_truss_strut_points(rng: np.random.Generator, n: int, spread: float = 0.015) -> np.ndarray:
+    """:func:`truss_strut_points` of :func:`small_octet_truss` (its training sampler's near points).
+
+    Examples
+    --------
+    >>> p = small_truss_strut_points(np.random.default_rng(0), 1000)
+    >>> p.shape, bool((np.abs(truss_sdf(p, SMALL_TRUSS)) < 0.1).mean() > 0.95)
+    ((1000, 4), True)
+    """
+    return truss_strut_points(rng, n, spread, SMALL_TRUSS)
+
+
+def truss_voids(c: dict = TRUSS) -> np.ndarray:
+    """The voids of :func:`octet_truss` (or of the specimen ``c``): rows ``(x, y, z, radius)``, centres
+    on strut axes, undeformed.
 
     Examples
     --------
     >>> v = truss_voids()
     >>> v.shape, float(v[:, 3].max())
     ((5, 4), 0.07)
+    >>> truss_voids(SMALL_TRUSS).shape
+    (4, 4)
     """
-    return _VOIDS.copy()
+    return _voids_on_struts(c)
 
 
-def _truss_parts(p: np.ndarray) -> dict[str, np.ndarray]:
+def _truss_parts(p: np.ndarray, c: dict = TRUSS) -> dict[str, np.ndarray]:
     """Approximate signed distances (negative inside), in current coordinates, of the truss's parts."""
-    c = TRUSS
     m = _lattice_map(p, c)
     q = np.stack([m["X"], m["Y"], m["Z"]], axis=1)
-    dist, near = _nearest_on_struts(q)
+    dist, near = _nearest_on_struts(q, c)
     g = (q - near) / np.maximum(dist, 1e-12)[:, None]  # the distance's gradient (undeformed)
     d_struts = _current_distance(dist, g[:, 0], g[:, 1], g[:, 2], m) - c["half_thickness"]
     z, r = p[:, 1], c["half_thickness"]
     d_box = np.maximum(_sides_distance(m, c["half_width"]), np.maximum(z - m["top"] - r, m["bottom"] - r - z))
-    d_void = _spheres_distance(m, _VOIDS)
+    d_void = _spheres_distance(m, _voids_on_struts(c))
     return {
         "truss": np.maximum(np.maximum(d_struts, d_box), -d_void),
         "struts": d_struts,
@@ -911,15 +945,23 @@ def _truss_parts(p: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def truss_sdf(points: np.ndarray) -> np.ndarray:
-    """Approximate signed distance (negative inside) to the truss material, in current coordinates.
+def truss_sdf(points: np.ndarray, c: dict = TRUSS) -> np.ndarray:
+    """Approximate signed distance (negative inside) to the truss material (of the specimen ``c``), in
+    current coordinates.
 
     Examples
     --------
     >>> bool(truss_sdf([[-1.0, -0.75, -0.75, -0.75]])[0] < 0)   # a corner node
     True
+    >>> bool(truss_sdf([[-1.0, -0.75, -0.75, -0.75]], SMALL_TRUSS)[0] < 0)   # outside the small one
+    False
     """
-    return _truss_parts(_points(points, 4, "truss_sdf"))["truss"]
+    return _truss_parts(_points(points, 4, "truss_sdf"), c)["truss"]
+
+
+def _truss_image(points: np.ndarray, c: dict, name: str) -> np.ndarray:
+    d = _truss_parts(_points(points, 4, name), c)["truss"]
+    return c["material_value"] * _logistic(-d / c["edge_width"])
 
 
 def octet_truss(points: np.ndarray) -> np.ndarray:
@@ -943,13 +985,29 @@ def octet_truss(points: np.ndarray) -> np.ndarray:
     >>> np.round(v, 2).tolist()   # a node, then the middle of a cell's corner region
     [0.1, 0.0]
     """
-    d = _truss_parts(_points(points, 4, "octet_truss"))["truss"]
-    return TRUSS["material_value"] * _logistic(-d / TRUSS["edge_width"])
+    return _truss_image(points, TRUSS, "octet_truss")
 
 
-def truss_regions(points: np.ndarray) -> dict[str, np.ndarray]:
-    """Sharp geometry of :func:`octet_truss`: ``'truss'``, ``'voids'`` (strut material a void removed),
-    ``'specimen'`` and ``'air'`` masks.
+def small_octet_truss(points: np.ndarray) -> np.ndarray:
+    """:func:`octet_truss`'s truss as a small specimen in the same field of view (:data:`SMALL_TRUSS`).
+
+    The same struts (0.02 thick), edges, values and motion, but a cell of 0.4, 2 cells across
+    ``|X|, |Y| <= 0.4`` and 2 high between ``Z = -0.4`` and ``0.4`` (the top face moves down to 0.2 at
+    t = 1), with four voids (radius 0.04, one 0.06) that break struts and a node: a specimen that fills
+    about a fifteenth of the domain, the air around it as in a micro-CT scan's wide field of view.
+
+    Examples
+    --------
+    >>> v = small_octet_truss([[-1.0, -0.4, -0.4, -0.4], [-1.0, -0.75, -0.75, -0.75]])
+    >>> np.round(v, 2).tolist()   # a corner node, then where the large specimen has one: air
+    [0.1, 0.0]
+    """
+    return _truss_image(points, SMALL_TRUSS, "small_octet_truss")
+
+
+def truss_regions(points: np.ndarray, c: dict = TRUSS) -> dict[str, np.ndarray]:
+    """Sharp geometry of :func:`octet_truss` (or of the specimen ``c``): ``'truss'``, ``'voids'``
+    (strut material a void removed), ``'specimen'`` and ``'air'`` masks.
 
     Examples
     --------
@@ -957,7 +1015,7 @@ def truss_regions(points: np.ndarray) -> dict[str, np.ndarray]:
     >>> r["truss"].tolist(), r["specimen"].tolist()
     ([True, False], [True, True])
     """
-    d = _truss_parts(_points(points, 4, "truss_regions"))
+    d = _truss_parts(_points(points, 4, "truss_regions"), c)
     mat = d["truss"] <= 0.0
     specimen = d["box"] <= 0.0
     voids = specimen & (d["struts"] <= 0.0) & (d["void"] < 0.0)
