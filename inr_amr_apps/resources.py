@@ -15,7 +15,14 @@ from pathlib import Path
 __all__ = ["DATA_FILES", "PLUGIN_FILE", "data_dir", "data_file", "plugin_dir", "pvscript", "shared_file"]
 
 #: the embedded demo INRs
-DATA_FILES = ("ct_compression.pt", "lattice_compression.pt", "logpile.pt", "sin_corner_2d.pt", "truss_compression.pt")
+DATA_FILES = (
+    "ct_compression.pt",
+    "lattice_compression.pt",
+    "logpile.pt",
+    "sin_corner_2d.pt",
+    "small_truss_compression.pt",
+    "truss_compression.pt",
+)
 PLUGIN_FILE = "inr_amr_plugin.py"
 PLUGIN_PACKAGE = "inr_amr_paraview"
 

@@ -589,6 +589,21 @@ DEMOS: dict[str, DemoSpec] = {
         architecture_args=LATTICE_ARCHITECTURE_ARGS,
         near_points=phantoms.truss_strut_points,
     ),
+    "small_truss": DemoSpec(
+        phantom=phantoms.small_octet_truss,
+        architecture=ct_architecture,
+        steps=20000,
+        batch_size=2048,
+        lr=3e-3,
+        file_name="small_truss_compression.pt",
+        save=save_ct_checkpoint,
+        edge_fraction=0.5,
+        threads=1,
+        description="small octet truss specimen with broken struts under compression in a wide field of view "
+        "(simulated micro-CT, mostly air), 4D CT layout",
+        architecture_args=LATTICE_ARCHITECTURE_ARGS,
+        near_points=phantoms.small_truss_strut_points,
+    ),
 }
 
 
@@ -607,7 +622,7 @@ def train_demo(
 
     Parameters
     ----------
-    name : {'sin2d', 'ct', 'logpile', 'lattice', 'truss'}
+    name : {'sin2d', 'ct', 'logpile', 'lattice', 'truss', 'small_truss'}
     output_dir : path-like
         Created if needed.
     steps : int, optional
@@ -678,4 +693,5 @@ def _value_scale(name: str) -> float:
         "logpile": phantoms.LOG_PILE["log_value"],
         "lattice": phantoms.LATTICE["material_value"],
         "truss": phantoms.TRUSS["material_value"],
+        "small_truss": phantoms.SMALL_TRUSS["material_value"],
     }[name]

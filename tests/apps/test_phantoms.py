@@ -11,6 +11,7 @@ import torch
 
 from inr_amr_apps.phantoms import (
     LATTICE,
+    SMALL_TRUSS,
     TRUSS,
     compressed_cube,
     compressed_cube_regions,
@@ -26,6 +27,8 @@ from inr_amr_apps.phantoms import (
     log_pile_regions,
     octet_truss,
     sin_corner,
+    small_octet_truss,
+    small_truss_strut_points,
     truss_current,
     truss_regions,
     truss_sdf,
@@ -40,9 +43,16 @@ DATA = data_dir()
 
 #: Upper bounds on the fit RMSE of the shipped checkpoints at 20,000 fresh points: about 1.5x what
 #: training reached at 65,536 points (sin2d 0.021, ct 0.00030, logpile 0.0018; see the
-#: ``*.train.json`` reports next to the checkpoints; truss 0.00395).
-RMSE_BOUND = {"sin2d": 0.032, "ct": 0.00045, "logpile": 0.0027, "lattice": 0.0085, "truss": 0.006}
-EXPECTED_LAYOUT = {"sin2d": "native", "ct": "ct4d", "logpile": "ct4d", "lattice": "ct4d", "truss": "ct4d"}
+#: ``*.train.json`` reports next to the checkpoints; truss 0.00395, small truss 0.00066).
+RMSE_BOUND = {
+    "sin2d": 0.032,
+    "ct": 0.00045,
+    "logpile": 0.0027,
+    "lattice": 0.0085,
+    "truss": 0.006,
+    "small_truss": 0.001,
+}
+EXPECTED_LAYOUT = {"sin2d": "native", **dict.fromkeys(("ct", "logpile", "lattice", "truss", "small_truss"), "ct4d")}
 
 
 def pts(*rows):
@@ -559,6 +569,80 @@ def test_truss_is_deterministic_and_pointwise(rng):
     np.testing.assert_array_equal(octet_truss(p.copy()), v)
     np.testing.assert_allclose(octet_truss(p[17:18]), v[17:18], rtol=0, atol=1e-15)
     np.testing.assert_allclose(octet_truss(p[::-1])[::-1], v, rtol=0, atol=1e-15)
+
+
+# ------------------------------------------------------------------------------------ small octet truss
+@pytest.mark.parametrize("node", [(0.0, 0.0, 0.0), (0.2, 0.2, 0.0), (-0.4, 0.0, 0.0)])
+def test_small_truss_nodes_have_twelve_struts_inside_its_specimen(node, rng):
+    # its nodes are the face-centred cubic points -0.4 + 0.2 k (an even sum of k), each joined to its
+    # 12 nearest neighbours within |x|, |y|, |z| <= 0.4 at t = -1 (the identity there)
+    x, y, z = node
+    bonds = np.array(sorted({tuple(v) for a in (-1, 1) for b in (-1, 1) for v in ((a, b, 0), (a, 0, b), (0, a, b))}))
+    axes = np.array(sorted({tuple(v) for a in (-1, 1) for v in ((a, 0, 0), (0, a, 0), (0, 0, a))}))
+    for dirs, material in ((bonds, True), (axes, False)):
+        d = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+        q = np.array([x, y, z]) + 0.1 * d
+        inside = np.abs(q).max(axis=1) <= 0.4
+        p = np.column_stack([np.full(len(d), -1.0), q[:, 2], q[:, 1], q[:, 0]])
+        got = truss_regions(p, SMALL_TRUSS)["truss"]
+        assert got[inside].tolist() == [material] * int(inside.sum()), (node, material)
+        assert not got[~inside].any()  # beyond the specimen's faces: air
+    # and nothing of the small specimen outside |x|, |y|, |z| <= 0.41 at t = -1
+    q = np.column_stack([np.full(200_000, -1.0), rng.uniform(-1, 1, (200_000, 3))])
+    zyx = q[truss_regions(q, SMALL_TRUSS)["truss"], 1:]
+    assert zyx.size and np.abs(zyx).max() <= 0.41 + 1e-9
+
+
+def test_small_truss_values_regions_and_voids(rng):
+    p = rng.uniform(-1, 1, (100_000, 4))
+    v = small_octet_truss(p)
+    r = truss_regions(p, SMALL_TRUSS)
+    assert v.min() >= 0.0 and v.max() <= 0.1
+    # struts fill 2-8% of the specimen (more than the large one's: a finer cell), the specimen a fifteenth
+    # of the domain at t = -1 (0.82^2 x 0.82 / 8), less as it shrinks
+    assert 0.02 < r["truss"][r["specimen"]].mean() < 0.08
+    assert 0.04 < r["specimen"].mean() < 0.07
+    assert np.median(v[r["air"]]) < 1e-6 and np.mean(v[r["air"]]) < 0.001
+    voids = truss_voids(SMALL_TRUSS)
+    assert voids.shape == (4, 4)
+    for x, y, z, _radius in voids:
+        centre = np.array([[-1.0, z, y, x]])
+        assert truss_regions(centre, SMALL_TRUSS)["voids"][0] and not truss_regions(centre, SMALL_TRUSS)["truss"][0]
+        assert np.abs([x, y, z]).max() < 0.4  # inside the specimen
+
+
+@pytest.mark.parametrize("t", [-1.0, 1.0])
+def test_small_truss_struts_are_one_percent_thick_and_sharp(t):
+    rng = np.random.default_rng(12)
+    near = small_truss_strut_points(rng, 20000, spread=0.0)
+    near[:, 0] = t
+    near = near[np.abs(truss_sdf(near, SMALL_TRUSS) + SMALL_TRUSS["half_thickness"]) < 1e-3][:200]
+    offsets = rng.standard_normal((near.shape[0], 3))
+    offsets *= 0.25 * SMALL_TRUSS["half_thickness"] / np.linalg.norm(offsets, axis=1, keepdims=True)
+    probe = near.copy()
+    probe[:, 1:] += offsets
+    normals = sdf_normal(probe, lambda q: truss_sdf(q, SMALL_TRUSS))
+    widths, edge_widths = widths_along_normals(small_octet_truss, t, probe, normals, SMALL_TRUSS["material_value"])
+    assert len(widths) >= 60
+    assert abs(np.median(widths) - 0.02) < 0.0005
+    assert np.median(edge_widths) == pytest.approx(SMALL_TRUSS["edge_width"], rel=0.05)
+
+
+def test_small_truss_compresses_its_own_height():
+    # at t = 1 the top face Z = 0.4 is at z = 0.2 (25% of the height 0.8), the bottom one stays at -0.4
+    ends = truss_current(np.array([[0.0, 0.0, 0.4], [0.0, 0.0, -0.4]]), np.array([1.0, 1.0]), SMALL_TRUSS)
+    np.testing.assert_allclose(ends[:, 1], [0.2, -0.4], atol=1e-9)
+    p = np.random.default_rng(5).uniform(-1, 1, (50_000, 4))
+    top = -0.4 + 0.8 * (1 - 0.25 * (p[:, 0] + 1) / 2)
+    r = truss_regions(p, SMALL_TRUSS)
+    assert r["truss"].any() and not (r["truss"] & (p[:, 1] > top + 0.011)).any()
+
+
+def test_small_truss_strut_points_lie_near_its_struts():
+    p = small_truss_strut_points(np.random.default_rng(0), 5000)
+    d = truss_sdf(p, SMALL_TRUSS)
+    assert np.median(np.abs(d)) < 0.02 and np.mean(d < 0.01) > 0.3
+    assert np.abs(p[:, 1:]).max() < 0.5
 
 
 # ------------------------------------------------------------------------------------ trained checkpoints

@@ -160,8 +160,18 @@ print("TOTAL_CELLS", r.GetDataInformation().GetNumberOfCells())
     assert xor == int(np.bitwise_xor.reduce(serial.tree.element_ids())), "the union of leaves differs from serial"
 
 
+#: the embedded 4D demo INRs
+FOUR_D = (
+    "ct_compression.pt",
+    "logpile.pt",
+    "lattice_compression.pt",
+    "truss_compression.pt",
+    "small_truss_compression.pt",
+)
+
+
 def test_embedded_checkpoints_open_in_the_reader(tmp_path):
-    """The four embedded demo INRs through the ParaView reader: leaves and values against direct evaluation."""
+    """The embedded demo INRs through the ParaView reader: leaves and values against direct evaluation."""
     data = DATA
     script = tmp_path / "embedded.py"
     script.write_text(f"""
@@ -173,7 +183,7 @@ from paraview import servermanager as sm
 from paraview.simple import *
 from inr_amr_core import load_inr
 out = {{}}
-for name in ("sin_corner_2d.pt", "ct_compression.pt", "logpile.pt", "lattice_compression.pt", "truss_compression.pt"):
+for name in ("sin_corner_2d.pt",) + {FOUR_D!r}:
     path = {str(data)!r} + "/" + name
     r = INRCheckpointReader(FileName=path, Method="Uniform", UniformRefinements=2, MaxIterations=0,
                             Strategy="Thresholds")
@@ -191,7 +201,7 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["sin_corner_2d.pt"]["leaves"] == 16 and out["sin_corner_2d.pt"]["times"] == []
-    for name in ("ct_compression.pt", "logpile.pt", "lattice_compression.pt", "truss_compression.pt"):
+    for name in FOUR_D:
         assert out[name]["leaves"] == 64 and len(out[name]["times"]) == 11
     assert all(v["err"] < 1e-6 for v in out.values())
 
