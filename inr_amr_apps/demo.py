@@ -1,4 +1,4 @@
-"""``inr-amr demo``: the main job on the embedded micro-CT octet truss INR, through pvbatch.
+"""``inr-amr demo``: the main job on the embedded micro-CT small octet truss INR, through pvbatch.
 
 Writes, under one folder, for t = -1, 0 and 1: an adaptive .htg of the whole domain refined to the
 struts' scale (level 8) and an isosurface of the truss rendered from it; an adaptive .htg of a thin
@@ -31,15 +31,18 @@ __all__ = [
     "run_demo",
 ]
 
-DEFAULT_CHECKPOINT = "truss_compression.pt"
+#: the small truss specimen in a wide field of view: the INR where adaptive refinement pays (Basic needs
+#: 16x fewer DOFs than 257^3 sampling for its RMSE) and whose fit is cleanest (fit RMSE 0.00066)
+DEFAULT_CHECKPOINT = "small_truss_compression.pt"
 
 #: the method of the volume and slab stages: on this network Pruning's score is blind to the struts (its
 #: ranks cap in the first layer on air and struts alike, docs/results.md), Basic's interpolation error
 #: finds them; the comparison stage runs all three
 DEMO_METHOD = "Basic"
 
-#: the truss's isosurface: 30% of its struts' attenuation (0.1), below which the INR's air blotches stay
-DEFAULT_ISO = 0.03
+#: the isosurface's value (None: the middle of the first step's value range, 0.048 on the small truss: about
+#: half its struts' attenuation 0.1, where its struts come out whole with no air blotch crossing it)
+DEFAULT_ISO: float | None = None
 
 #: the slab's root grid across (y, z): its root cells are cubes 2 / SLAB_ROOTS wide, one across x
 SLAB_ROOTS = 32
@@ -49,12 +52,13 @@ def demo_settings(quick: bool = False, iso: float | None = None) -> dict:
     """Reader properties of the three stages and the settings of the comparison.
 
     The whole domain: Basic within 1,000,000 DOFs down to level 8 (cells 1/256 of the domain, about
-    a third of a strut's thickness), where the octet truss's struts come out continuous; within
-    400,000 DOFs (level 7) or by Pruning they come out as fragments (measured, docs/results.md). The
-    slab: Basic within 90,000 DOFs, one root cell thick (1/16 of the domain) and 32 root cells across,
-    so three levels of refinement give cells 1/256 of the domain wide (Basic goes a level further on
-    the struts). ``quick`` shrinks every budget (for the tests); ``iso`` is the isosurface's value
-    (None: the middle of the first step's value range).
+    a third of a strut's thickness), where the octet truss's struts come out continuous; on the large
+    truss within 400,000 DOFs (level 7) or by Pruning they came out as fragments (measured,
+    docs/results.md). The slab: Basic within 90,000 DOFs, one root cell thick (1/16 of the domain) and
+    32 root cells across, so three levels of refinement give cells 1/256 of the domain wide (Basic goes
+    one or two levels further on the struts: 1/1024 of the domain on the small truss). ``quick``
+    shrinks every budget (for the tests); ``iso`` is the isosurface's value (None: the middle of the
+    first step's value range).
     """
     half = 1.0 / SLAB_ROOTS
     slab_box = [-half, half, -1.0, 1.0, -1.0, 1.0]
@@ -119,9 +123,9 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def add_commands(sub) -> None:
     p = sub.add_parser(
-        "demo", help="the main job: adaptive meshes of the embedded 4D micro-CT octet truss INR through pvbatch"
+        "demo", help="the main job: adaptive meshes of the embedded 4D micro-CT small truss INR through pvbatch"
     )
-    p.add_argument("--checkpoint", help="a 4D INR (default: the embedded micro-CT octet truss INR)")
+    p.add_argument("--checkpoint", help="a 4D INR (default: the embedded micro-CT small octet truss INR)")
     p.add_argument("-o", "--output", default="inr-amr-output", help="output folder (default ./inr-amr-output)")
     p.add_argument("--quick", action="store_true", help="small budgets and fewer RMSE points (a smoke test)")
     p.set_defaults(func=_cmd)

@@ -8,11 +8,11 @@ from inr_amr_core.checkpoint import load_inr
 from inr_amr_core.settings import RefinementSettings
 
 
-def test_the_default_checkpoint_is_the_shipped_4d_truss():
+def test_the_default_checkpoint_is_the_shipped_4d_small_truss():
     inr = load_inr(data_file(DEFAULT_CHECKPOINT))
-    assert DEFAULT_CHECKPOINT == "truss_compression.pt"
+    assert DEFAULT_CHECKPOINT == "small_truss_compression.pt"
     assert inr.input_names[0] == "t" and len(inr.input_names) == 4
-    assert 0 < DEFAULT_ISO < 0.1  # below the struts' attenuation (0.1), above the air's 0
+    assert DEFAULT_ISO is None  # the middle of the first step's value range
 
 
 def test_volume_and_slab_reach_cells_1_256_of_the_domain_by_the_demo_method():
