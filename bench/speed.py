@@ -1,7 +1,7 @@
 """Engine speed against the user's real alternative, plain uniform sampling, measured side by side.
 
-    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice,truss,small_truss,
-                                     forwards] [--quick]
+    .venv/bin/python bench/speed.py [--sections floor,agreement,chunks,curves,scale,lattice,truss,truss_level9,
+                                     small_truss,forwards] [--quick]
                                     [--output bench/results/speed.json]
 
 Sections (each measured in one run; this machine's speed drifts, so only same-run ratios are quoted):

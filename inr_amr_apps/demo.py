@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: the small truss specimen in a wide field of view: the INR where adaptive refinement pays (Basic needs
-#: 16x fewer DOFs than 257^3 sampling for its RMSE) and whose fit is cleanest (fit RMSE 0.00066)
+#: 16x fewer DOFs than 257^3 sampling for its RMSE), fitted best of the lattice and truss INRs (0.00066)
 DEFAULT_CHECKPOINT = "small_truss_compression.pt"
 
 #: the method of the volume and slab stages: on this network Pruning's score is blind to the struts (its

@@ -755,7 +755,7 @@ TRUSS = {
     "buckle_amplitude": 0.04,
     "buckle_wavelength": 0.5,
     # spherical voids (x, y, z, radius) in undeformed coordinates, moved onto the nearest strut's axis
-    # when the module is imported: each one cuts a strut (a broken strut); the last one removes a node
+    # (_voids_on_struts): each one cuts a strut (a broken strut); the last one removes a node
     "voids": (
         (-0.62, -0.62, -0.25, 0.04),
         (0.37, 0.13, 0.27, 0.04),
@@ -769,8 +769,8 @@ TRUSS = {
 
 #: a smaller specimen of the truss, with a finer cell, in the same field of view: 2 cells of 0.4 across
 #: and 2 high, so the specimen fills about a fifteenth of the domain and the struts cross few of the
-#: level-5 cells, where a mesh per level-5 cell could save 35x at 257^3's RMSE, not 7x (``bench/oracle.py``
-#: on the phantoms, 200,000 points, t = 0; 2 cells of 0.5: 19x)
+#: level-5 cells, where a mesh per level-5 cell could save 33x at 257^3's RMSE, not 7x (``bench/oracle.py``
+#: on the phantoms, 200,000 points, t = 0; 2 cells of 0.5: 20x)
 SMALL_TRUSS = {
     **TRUSS,
     "cell": 0.4,

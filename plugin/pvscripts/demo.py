@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     volume = reader_proxy(args.checkpoint, **vol_cfg["reader"])
     steps = refine_steps(volume, "volume", times, out, "volume")
     iso = vol_cfg["iso"]
-    if iso is None:  # another INR: the middle of its values
+    if iso is None:  # the middle of the first step's values (the default INR's too: 0.048 on the small truss)
         iso = 0.5 * sum(steps[0]["value_range"])
     for step in steps:
         t = step["time"]

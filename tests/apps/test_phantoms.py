@@ -628,6 +628,17 @@ def test_small_truss_struts_are_one_percent_thick_and_sharp(t):
     assert np.median(edge_widths) == pytest.approx(SMALL_TRUSS["edge_width"], rel=0.05)
 
 
+def test_small_truss_motion_round_trips():
+    # its own motion (buckle wavelength 0.4, its faces), inverted by truss_current: the lateral shears too
+    from inr_amr_apps.phantoms import _lattice_map
+
+    rng = np.random.default_rng(6)
+    q = rng.uniform(-0.4, 0.4, (2000, 3))
+    t = rng.uniform(-1, 1, 2000)
+    m = _lattice_map(truss_current(q, t, SMALL_TRUSS), SMALL_TRUSS)
+    np.testing.assert_allclose(np.stack([m["X"], m["Y"], m["Z"]], axis=1), q, atol=1e-10)
+
+
 def test_small_truss_compresses_its_own_height():
     # at t = 1 the top face Z = 0.4 is at z = 0.2 (25% of the height 0.8), the bottom one stays at -0.4
     ends = truss_current(np.array([[0.0, 0.0, 0.4], [0.0, 0.0, -0.4]]), np.array([1.0, 1.0]), SMALL_TRUSS)
