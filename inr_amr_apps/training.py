@@ -525,6 +525,28 @@ LATTICE_ARCHITECTURE_ARGS = {
     "output_scale": 0.1,
 }
 
+
+def _micro_ct_lattice_demo(
+    phantom: TargetFn, file_name: str, description: str, near_points: Sampler | None = None
+) -> DemoSpec:
+    """The recipe the micro-CT lattices share: the lattice's features, 20,000 steps of 2,048 points, half of
+    them near edges (or drawn by ``near_points``), one thread."""
+    return DemoSpec(
+        phantom=phantom,
+        architecture=ct_architecture,
+        steps=20000,
+        batch_size=2048,
+        lr=3e-3,
+        file_name=file_name,
+        save=save_ct_checkpoint,
+        edge_fraction=0.5,
+        threads=1,
+        description=description,
+        architecture_args=LATTICE_ARCHITECTURE_ARGS,
+        near_points=near_points,
+    )
+
+
 DEMOS: dict[str, DemoSpec] = {
     "sin2d": DemoSpec(
         phantom=phantoms.sin_corner,
@@ -562,46 +584,22 @@ DEMOS: dict[str, DemoSpec] = {
         description="compressed log pile with reconstruction noise (paper Section 4.3), 4D CT layout",
         architecture_args=CT_ARCHITECTURE_ARGS,
     ),
-    "lattice": DemoSpec(
-        phantom=phantoms.lattice,
-        architecture=ct_architecture,
-        steps=20000,
-        batch_size=2048,
-        lr=3e-3,
-        file_name="lattice_compression.pt",
-        save=save_ct_checkpoint,
-        edge_fraction=0.5,
-        threads=1,
-        description="gyroid sheet lattice with pores under compression (simulated micro-CT), 4D CT layout",
-        architecture_args=LATTICE_ARCHITECTURE_ARGS,
+    "lattice": _micro_ct_lattice_demo(
+        phantoms.lattice,
+        "lattice_compression.pt",
+        "gyroid sheet lattice with pores under compression (simulated micro-CT), 4D CT layout",
     ),
-    "truss": DemoSpec(
-        phantom=phantoms.octet_truss,
-        architecture=ct_architecture,
-        steps=20000,
-        batch_size=2048,
-        lr=3e-3,
-        file_name="truss_compression.pt",
-        save=save_ct_checkpoint,
-        edge_fraction=0.5,
-        threads=1,
-        description="octet truss with broken struts under compression (simulated micro-CT, mostly empty), 4D CT layout",
-        architecture_args=LATTICE_ARCHITECTURE_ARGS,
+    "truss": _micro_ct_lattice_demo(
+        phantoms.octet_truss,
+        "truss_compression.pt",
+        "octet truss with broken struts under compression (simulated micro-CT, mostly empty), 4D CT layout",
         near_points=phantoms.truss_strut_points,
     ),
-    "small_truss": DemoSpec(
-        phantom=phantoms.small_octet_truss,
-        architecture=ct_architecture,
-        steps=20000,
-        batch_size=2048,
-        lr=3e-3,
-        file_name="small_truss_compression.pt",
-        save=save_ct_checkpoint,
-        edge_fraction=0.5,
-        threads=1,
-        description="small octet truss specimen with broken struts under compression in a wide field of view "
+    "small_truss": _micro_ct_lattice_demo(
+        phantoms.small_octet_truss,
+        "small_truss_compression.pt",
+        "small octet truss specimen with broken struts under compression in a wide field of view "
         "(simulated micro-CT, mostly air), 4D CT layout",
-        architecture_args=LATTICE_ARCHITECTURE_ARGS,
         near_points=phantoms.small_truss_strut_points,
     ),
 }
