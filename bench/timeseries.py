@@ -1,12 +1,16 @@
 """Scrubbing a 4D INR in ParaView (pvbatch): the first time step, the next ones, a far one, a revisit.
 
-    .venv/bin/python -m inr_amr_apps.xdisplay .venv/bin/inr-amr pvbatch bench/timeseries.py [OUT.json]
+    .venv/bin/python -m inr_amr_apps.xdisplay .venv/bin/inr-amr pvbatch bench/timeseries.py \
+        [OUT.json] [PROPERTY=VALUE ...]
 
 For each INR the reader is created with its default properties (the budget strategy, 50,000 DOFs,
 the default time steps), with background precompute off so that every step is computed while the
 clock runs, and the pipeline is updated to data at: the first time step, the next two (what the time
 slider or Play asks for next), the last one (a jump across the whole range), and the first one again
-(a revisit: the memory cache). Every row of one INR is measured in one process, side by side.
+(a revisit: the memory cache). Then a fresh reader with a fresh disk cache plays every step in order
+(what Play asks for): each step's seconds, and their mean over the steps after the first. Every row of
+one INR is measured in one process, side by side. ``PROPERTY=VALUE`` sets a reader property on both
+readers (for an A/B run, e.g. ``TimeLevels=4``).
 
 INRs: the embedded CT phantom (a specimen compressed between plates: the air and most of the cube are
 still), the log pile (noise everywhere), and a worst case made here in which everything moves: the CT
@@ -18,8 +22,6 @@ import os
 import sys
 import tempfile
 import time
-
-os.environ["INR_AMR_CACHE"] = tempfile.mkdtemp(prefix="inr-amr-bench-cache-")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugin", "pvscripts"))
@@ -49,8 +51,14 @@ def moving_checkpoint(folder: str) -> str:
     return path
 
 
-def scrub(path: str) -> dict:
-    reader = reader_proxy(path, PrecomputeTimeSteps=0)
+def fresh_reader(path: str, properties: dict):
+    """A reader with its own empty disk cache (so that nothing an earlier reader computed is found)."""
+    os.environ["INR_AMR_CACHE"] = tempfile.mkdtemp(prefix="inr-amr-bench-cache-")
+    return reader_proxy(path, PrecomputeTimeSteps=0, **properties)
+
+
+def scrub(path: str, properties: dict) -> dict:
+    reader = fresh_reader(path, properties)
     reader.UpdatePipelineInformation()
     times = list(reader.TimestepValues)
     rows = {"time_steps": times}
@@ -63,10 +71,31 @@ def scrub(path: str) -> dict:
         rows[f"{name}_leaves"] = servermanager.Fetch(reader).GetNumberOfLeaves()  # (after the clock)
     for name in ("next", "next_2", "last"):
         rows[f"{name}_over_first"] = rows[f"{name}_s"] / rows["first_s"]
+    player = fresh_reader(path, properties)
+    player.UpdatePipelineInformation()
+    play = []
+    for t in times:
+        t0 = time.perf_counter()
+        player.UpdatePipeline(t)
+        play.append(time.perf_counter() - t0)
+    rows["play_s"] = play
+    rows["play_mean_after_first_over_first"] = sum(play[1:]) / max(len(play) - 1, 1) / play[0]
     return rows
 
 
-def main(out_path):
+def parse_properties(args: list[str]) -> dict:
+    """``NAME=VALUE`` arguments as reader properties (numbers where they parse)."""
+    out = {}
+    for arg in args:
+        name, _, value = arg.partition("=")
+        try:
+            out[name] = int(value)
+        except ValueError:
+            out[name] = float(value)
+    return out
+
+
+def main(out_path, properties):
     folder = tempfile.mkdtemp()
     inrs = {
         "ct_compression": os.path.join(DATA, "ct_compression.pt"),
@@ -75,18 +104,19 @@ def main(out_path):
     }
     res = {}
     for name, path in inrs.items():
-        res[name] = scrub(path)
+        res[name] = scrub(path, properties)
         r = res[name]
         print(
             f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
             f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  last {r['last_s']:6.2f} s "
-            f"({r['last_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s",
+            f"({r['last_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s  play: first {r['play_s'][0]:.2f} s, "
+            f"mean of the rest {r['play_mean_after_first_over_first']:.2f}x, all {sum(r['play_s']):.1f} s",
             flush=True,
         )
     if out_path:
-        write_json(out_path, res, indent=1)
+        write_json(out_path, {"reader_properties": properties, **res}, indent=1)
     return 0
 
 
 if __name__ == "__main__":
-    finish(main(sys.argv[1] if len(sys.argv) > 1 else None))
+    finish(main(sys.argv[1] if len(sys.argv) > 1 else None, parse_properties(sys.argv[2:])))

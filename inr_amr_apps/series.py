@@ -19,6 +19,7 @@ from inr_amr_core.amr import refine
 from inr_amr_core.fileio import atomic_write
 from inr_amr_core.inr import INR
 from inr_amr_core.result import RefinementResult
+from inr_amr_core.run import settings_for_time_steps
 from inr_amr_core.settings import RefinementSettings, SettingsError
 
 __all__ = ["parse_piece", "parse_times", "step_files", "steps_of_piece", "write_pvd", "write_series"]
@@ -94,6 +95,7 @@ def write_series(
     if not str(pvd).endswith(".pvd"):
         raise SettingsError(f"--times writes a time series: the output must end in .pvd, got {pvd}")
     files = step_files(pvd, len(times))
+    settings = settings_for_time_steps(inr, settings, times)  # every piece resolves auto from all the steps
     results: list[RefinementResult] = []
     previous: RefinementResult | None = None
     for i in steps_of_piece(len(times), *piece):

@@ -23,8 +23,8 @@ from .inr import INR, resolve_device
 from .metrics import ReferenceSample, total_rmse
 from .pruning import LiveNeuronGuess
 from .sampling import SampleStream
-from .settings import RefinementSettings, SettingsError
-from .timeslabs import PROBES, TimeAxis
+from .settings import RefinementSettings, SeriesSettings, SettingsError
+from .timeslabs import PROBES, TimeAxis, auto_time_levels
 from .tree import LinearTree
 from .vertices import VertexCache
 
@@ -179,16 +179,37 @@ def shares_across_time(criterion: Criterion, time_levels: int) -> bool:
     return time_levels > 0 and criterion.cost_per_test() > PROBES * (time_levels + 2)
 
 
+def resolved_time_levels(settings: RefinementSettings, lo: float, hi: float) -> int:
+    """``settings.time_levels``, or where it is auto, the level for the default time steps over ``[lo, hi]``
+    (front ends that show other steps resolve it for theirs first, with :func:`auto_time_levels`)."""
+    if settings.time_levels is not None:
+        return settings.time_levels
+    return auto_time_levels(SeriesSettings().values(lo, hi), lo, hi)
+
+
+def settings_for_time_steps(inr: INR, settings: RefinementSettings, steps: Sequence[float]) -> RefinementSettings:
+    """``settings`` with an auto ``time_levels`` resolved for the time steps a front end shows (the reader's
+    time steps, ``--times``): the same settings, so the same mesh, for every step of the series."""
+    name = time_input_name(inr, settings.time_input)
+    if settings.time_levels is not None or name is None:
+        return settings
+    lo, hi = inr.domain[inr.input_names.index(name)]
+    return settings.replace(time_levels=auto_time_levels(steps, lo, hi))
+
+
 def _time_axis(inr: INR, settings: RefinementSettings, space: SpaceSlice, criterion: Criterion) -> TimeAxis | None:
     """The time axis a budget run shares work along: the INR's time input, fixed by this slice."""
     name = time_input_name(inr, settings.time_input)
-    if name is None or not shares_across_time(criterion, settings.time_levels):
+    if name is None:
         return None
     index = inr.input_names.index(name)
+    lo, hi = inr.domain[index]
+    levels = resolved_time_levels(settings, lo, hi)
+    if not shares_across_time(criterion, levels):
+        return None
     if index not in dict(space.fixed):  # time is refined (or not fixed): nothing to share along
         return None
-    lo, hi = inr.domain[index]
-    return TimeAxis(index, lo, hi, settings.time_levels, settings.time_tolerance, 1.0)
+    return TimeAxis(index, lo, hi, levels, settings.time_tolerance, 1.0)
 
 
 def prepare_run(

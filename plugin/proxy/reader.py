@@ -33,7 +33,7 @@ try:  # torch or the core's dependencies missing: the reader still registers, an
     from inr_amr_core.amr import time_input_name
     from inr_amr_core.diskcache import CachedMesh
     from inr_amr_core.inr import fastest_cpu_threads
-    from inr_amr_core.run import RefinementCancelled
+    from inr_amr_core.run import RefinementCancelled, settings_for_time_steps
     from inr_amr_core.session import RefinementSession, share_of_roots
     from inr_amr_core.vtk import cached_to_hypertreegrid, result_to_hypertreegrid
 
@@ -185,7 +185,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             if found is not None and info.Has(sddp.UPDATE_TIME_STEP()):
                 _, lo, hi = found
                 time = min(max(float(info.Get(sddp.UPDATE_TIME_STEP())), lo), hi)
-                settings = settings.replace(time=time)
+                # auto time levels: slabs sized to the time steps the slider offers
+                settings = settings_for_time_steps(self._session.inr, settings.replace(time=time), self._timesteps())
             roots = None
             if pieces > 1:
                 n_roots = math.prod(settings.root_grid or (1,))

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from helpers import ct_like_inr, run, run_cli
-from inr_amr_apps.series import parse_piece, parse_times, steps_of_piece
-from inr_amr_core import save_ct_checkpoint
-from inr_amr_core.settings import SettingsError
+from inr_amr_apps.series import parse_piece, parse_times, steps_of_piece, write_series
+from inr_amr_core import refine, save_ct_checkpoint
+from inr_amr_core.settings import RefinementSettings, SettingsError
 
 
 def test_times_and_pieces_parse():
@@ -21,6 +21,19 @@ def test_times_and_pieces_parse():
     with pytest.raises(SettingsError, match="0 <= I < N"):
         parse_piece("3/3")
     assert [list(steps_of_piece(7, i, 3)) for i in range(3)] == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_a_series_sizes_its_time_slabs_to_its_steps(tmp_path):
+    """Auto time levels come from the whole series (33 steps over [-1, 1]: slabs of 1/8 hold 2 spacings),
+    also in the piece that refines only the last step, whose mesh is a fresh run's at those levels."""
+    inr = ct_like_inr(width=16, layers=2, features=8)
+    times = parse_times("-1:1:33")
+    settings = RefinementSettings(max_dofs=600, uniform_refinements=1, device="cpu", conforming_dofs=False)
+    (last,) = write_series(inr, settings, times, tmp_path / "s.pvd", piece=(8, 9))
+    assert last.settings.time_levels == 4
+    fresh = refine(inr, settings.replace(time=1.0, time_levels=4))
+    assert last.tree.n_leaves == fresh.tree.n_leaves
+    assert (last.tree.element_ids() == fresh.tree.element_ids()).all()
 
 
 @pytest.mark.paraview

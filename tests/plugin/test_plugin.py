@@ -208,7 +208,8 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
 
 def test_budget_resume_precompute_and_run_fields_in_pvbatch(tmp_path, ct4d):
     """Apply again with a larger Max DOFs continues the run; neighbouring steps are precomputed in the
-    background; the output's field data says how the run stopped."""
+    background; the output's field data says how the run stopped; auto time levels are sized to the
+    reader's time steps (5 over [-1, 1]: slabs of 1 hold two spacings)."""
     script = tmp_path / "budget.py"
     script.write_text(f"""
 import json, time
@@ -220,8 +221,10 @@ steps = list(r.TimestepValues)
 r.UpdatePipeline(steps[2])
 h = sm.Fetch(r)
 fd = h.GetFieldData()
+summary = json.loads(fd.GetAbstractArray("inr_amr_summary").GetValue(0))
 out = {{"steps": steps, "stop": fd.GetAbstractArray("stop_reason").GetValue(0), "dofs": fd.GetArray("dofs").GetValue(0),
-       "leaves": fd.GetArray("leaves").GetValue(0), "htg_leaves": h.GetNumberOfLeaves()}}
+       "leaves": fd.GetArray("leaves").GetValue(0), "htg_leaves": h.GetNumberOfLeaves(),
+       "time_levels": summary["settings"]["time_levels"]}}
 time.sleep(8)  # the user looks at the step; the reader refines its neighbours meanwhile
 r.UpdatePropertyInformation()
 before = (int(r.GetProperty("CacheHits").GetData()), int(r.GetProperty("Refinements").GetData()))
@@ -243,8 +246,9 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     assert out["stop"] == "max_dofs" and 0 < out["dofs"] <= 3000 and out["leaves"] == out["htg_leaves"]
     before, after = out["neighbour"]["before"], out["neighbour"]["after"]
     assert after[1] == before[1] and after[0] == before[0] + 1, out  # the neighbour came from the background
+    assert out["time_levels"] == 1, out
     t3 = out["steps"][3]
-    kw = dict(uniform_refinements=1, time=t3)
+    kw = dict(uniform_refinements=1, time=t3, time_levels=1)
     assert out["neighbour"]["leaves"] == refine(inr, max_dofs=3000, **kw).tree.n_leaves
     assert out["larger"] == refine(inr, max_dofs=6000, **kw).tree.n_leaves
 
