@@ -833,9 +833,9 @@ class RefinementSettings(_Validated):
     )
     time_levels: int | None = parameter(
         # auto (was 4): with the 11 default steps the finest slabs (level 2) hold 2.5 steps, so that the next
-        # step reuses the tests of the one before: Play costs 0.24-0.26x the first step per step after it
-        # (level 4: 0.41-0.67x), the meshes' RMSE within 1.3% on the CT INR and the log pile, 5% on an INR
-        # translating everywhere (docs/results.md, "The finest time slab")
+        # step reuses the tests of the one before: in Play the second step costs 0.24-0.26x the first (level 4:
+        # 0.41-0.67x), the meshes' RMSE within 1.5% on the CT INR and the log pile, 5% on an INR translating
+        # everywhere (docs/results.md, "The finest time slab sized to the time steps")
         None,
         "budget strategy: time slabs for sharing work across time steps; an element is scored at the centre "
         "of the coarsest of the 2^j slabs (j <= time_levels) holding the time over which its field stays within "

@@ -52,9 +52,9 @@ def auto_time_levels(steps: Sequence[float], lo: float, hi: float) -> int:
 
     With one slab level finer, most slabs would hold a single step, and an element whose field changes
     would be tested anew at every step. Measured with the reader's 11 default steps (docs/results.md,
-    "The finest time slab"): level 2 against 4, each step of Play after the first costs 0.24-0.26x the
-    first instead of 0.41-0.67x, and the meshes' RMSE stays within 1.3% on the CT INR and the log pile
-    and within 5% on an INR that translates everywhere. Fewer than two distinct steps give 0 (no sharing).
+    "The finest time slab sized to the time steps"): level 2 against 4, the second step of Play costs
+    0.24-0.26x the first instead of 0.41-0.67x, and the meshes' RMSE stays within 1.5% on the CT INR
+    and the log pile and within 5% on an INR that translates everywhere. Fewer than two distinct steps give 0 (no sharing).
 
     Examples
     --------
