@@ -54,7 +54,8 @@ def auto_time_levels(steps: Sequence[float], lo: float, hi: float) -> int:
     would be tested anew at every step. Measured with the reader's 11 default steps (docs/results.md,
     "The finest time slab sized to the time steps"): level 2 against 4, the second step of Play costs
     0.24-0.26x the first instead of 0.41-0.67x, and the meshes' RMSE stays within 1.5% on the CT INR
-    and the log pile and within 5% on an INR that translates everywhere. Fewer than two distinct steps give 0 (no sharing).
+    and the log pile and within 5% on an INR that translates everywhere. Fewer than two distinct steps
+    give 0 (no sharing).
 
     Examples
     --------
