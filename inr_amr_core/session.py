@@ -154,6 +154,12 @@ class RefinementSession:
             return self._inr
 
     @property
+    def stamp(self) -> tuple | None:
+        """The version of the checkpoint the cached results belong to: ``(path, mtime, size)`` (loads it)."""
+        _ = self.inr
+        return self._stamp
+
+    @property
     def digest(self) -> str:
         """SHA-256 of the checkpoint's content (computed once per version of the file)."""
         _ = self.inr

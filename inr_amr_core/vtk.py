@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUMMARY_FIELD",
+    "HyperTreeGridCache",
     "result_to_hypertreegrid",
     "result_to_unstructured_grid",
     "tree_to_hypertreegrid",
@@ -235,6 +237,67 @@ def add_run_fields(data: Any, summary: Mapping) -> None:
         arr.SetName(name)
         arr.InsertNextValue(value)
         fd.AddArray(arr)
+
+
+class HyperTreeGridCache:
+    """The HyperTreeGrids a reader built, by the key of their mesh: showing one again (a revisited time step,
+    a property switched back) is a shallow copy instead of a rebuild from the mesh.
+
+    At 1,000,000 DOFs the rebuild took 0.36 s per revisit in pvbatch (docs/results.md, "Scrubbing through
+    time"). The least recently used grid goes first when there are more than ``max_entries`` or their
+    memory (VTK's ``GetActualMemorySize``) exceeds ``memory_mb``; the most recent one always stays.
+
+    Parameters
+    ----------
+    memory_mb : float, default 1024
+        Memory the cached grids may hold together.
+    max_entries : int, default 16
+        Grids kept at most.
+
+    Examples
+    --------
+    >>> from vtkmodules.vtkCommonDataModel import vtkHyperTreeGrid
+    >>> cache = HyperTreeGridCache(memory_mb=64)
+    >>> grid = vtkHyperTreeGrid()
+    >>> cache.put(("settings", 0.5), grid, note={"leaves": 0})
+    >>> cache.get(("settings", 0.5))[0] is grid
+    True
+    >>> cache.get(("settings", 1.0)) is None
+    True
+    """
+
+    def __init__(self, memory_mb: float = 1024.0, max_entries: int = 16) -> None:
+        self.memory_bytes = int(memory_mb * 2**20)
+        self.max_entries = max_entries
+        self._grids: OrderedDict[Hashable, tuple[vtkHyperTreeGrid, Any, int]] = OrderedDict()
+        self.hits = 0
+
+    def get(self, key: Hashable) -> tuple[vtkHyperTreeGrid, Any] | None:
+        """``(grid, note)`` stored under ``key``, or None."""
+        found = self._grids.get(key)
+        if found is None:
+            return None
+        self._grids.move_to_end(key)
+        self.hits += 1
+        return found[0], found[1]
+
+    def put(self, key: Hashable, grid: vtkHyperTreeGrid, note: Any = None) -> None:
+        """Keep ``grid`` (and ``note``, anything the caller wants back with it) under ``key``."""
+        self._grids[key] = (grid, note, int(grid.GetActualMemorySize()) * 1024)
+        self._grids.move_to_end(key)
+        while len(self._grids) > 1 and (len(self._grids) > self.max_entries or self.memory_used() > self.memory_bytes):
+            self._grids.popitem(last=False)
+
+    def memory_used(self) -> int:
+        """Bytes the cached grids hold."""
+        return sum(size for _, _, size in self._grids.values())
+
+    def clear(self) -> None:
+        """Forget every grid (the checkpoint or how it is loaded changed)."""
+        self._grids.clear()
+
+    def __len__(self) -> int:
+        return len(self._grids)
 
 
 def result_to_unstructured_grid(result: RefinementResult) -> vtkUnstructuredGrid:

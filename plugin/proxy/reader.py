@@ -35,7 +35,7 @@ try:  # torch or the core's dependencies missing: the reader still registers, an
     from inr_amr_core.inr import fastest_cpu_threads
     from inr_amr_core.run import RefinementCancelled, settings_for_time_steps
     from inr_amr_core.session import RefinementSession, share_of_roots
-    from inr_amr_core.vtk import cached_to_hypertreegrid, result_to_hypertreegrid
+    from inr_amr_core.vtk import HyperTreeGridCache, cached_to_hypertreegrid, result_to_hypertreegrid
 
     IMPORT_ERROR = None
     #: errors whose message says everything (no traceback in the output window): bad input of every kind
@@ -69,6 +69,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
     def __init__(self) -> None:
         VTKPythonAlgorithmBase.__init__(self, nInputPorts=0, nOutputPorts=1, outputType="vtkHyperTreeGrid")
         self._session = RefinementSession() if IMPORT_ERROR is None else None
+        # the grids shown: a revisited time step (or a property switched back) is a shallow copy, not a rebuild
+        self._grids = HyperTreeGridCache() if IMPORT_ERROR is None else None
         self._file = ""
         self.settings = RefinementSettings()
         self.load = LoadSettings()
@@ -85,6 +87,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
     def _reopen(self) -> None:
         if self._session is not None:
             self._session.open(self._file or None, self.load)
+        if self._grids is not None:
+            self._grids.clear()
 
     def _set_parameter(self, binding: Binding, values: tuple[Any, ...]) -> None:
         """The generated setters: compare, replace the field, clear what depends on it, Modified()."""
@@ -108,7 +112,9 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         return self._timesteps()
 
     def GetCacheHits(self) -> int:
-        return self._session.hits + self._session.disk_hits if self._session is not None else 0
+        if self._session is None or self._grids is None:
+            return 0
+        return self._session.hits + self._session.disk_hits + self._grids.hits
 
     def GetRefinements(self) -> int:
         return self._session.misses if self._session is not None else 0
@@ -195,22 +201,32 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             fastest_cpu_threads(self._session.inr_on(settings.device))
             self.SetProgressText("INR refinement")
             progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
-            mesh, source = self._session.mesh(
-                settings, roots, progress=progress, cancel=lambda: bool(self.GetAbortExecute())
-            )
-            if isinstance(mesh, CachedMesh):
-                htg = cached_to_hypertreegrid(mesh, roots=roots)
+            key = (self._session.stamp, self.load, settings, None if roots is None else tuple(roots))
+            assert self._grids is not None
+            found_grid = self._grids.get(key)
+            if found_grid is not None:
+                htg, (leaves, dofs, digest) = found_grid
+                source = "grid"
             else:
-                htg = result_to_hypertreegrid(mesh, roots=roots)
+                mesh, source = self._session.mesh(
+                    settings, roots, progress=progress, cancel=lambda: bool(self.GetAbortExecute())
+                )
+                if isinstance(mesh, CachedMesh):
+                    htg = cached_to_hypertreegrid(mesh, roots=roots)
+                else:
+                    htg = result_to_hypertreegrid(mesh, roots=roots)
+                leaves, dofs = mesh.tree.n_leaves, mesh.dofs
+                digest = int(np.bitwise_xor.reduce(mesh.tree.element_ids())) if leaves and log.handlers else 0
+                if mesh.stop_reason != "cancelled":  # a cancelled run is not what these settings give
+                    self._grids.put(key, htg, note=(leaves, dofs, digest))
             if log.handlers:
-                digest = int(np.bitwise_xor.reduce(mesh.tree.element_ids())) if mesh.tree.n_leaves else 0
                 log.info(
                     "piece=%d/%d time=%s leaves=%d dofs=%d xor=%016x source=%s",
                     piece,
                     pieces,
                     time,
-                    mesh.tree.n_leaves,
-                    mesh.dofs,
+                    leaves,
+                    dofs,
                     digest,
                     source,
                 )

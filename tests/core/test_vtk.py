@@ -12,6 +12,7 @@ from vtkmodules.util import numpy_support
 from helpers import ct_like_inr, leaf_records, node_records
 from inr_amr_core import refine
 from inr_amr_core.vtk import (
+    HyperTreeGridCache,
     result_to_hypertreegrid,
     result_to_unstructured_grid,
     tree_to_hypertreegrid,
@@ -186,3 +187,31 @@ def test_failed_write_leaves_nothing(tmp_path):
         atomic_write(target, half_then_fail)
     assert target.read_text() == "previous content"
     assert [p.name for p in tmp_path.iterdir()] == ["x.htg"]
+
+
+def test_grid_cache_keeps_the_recent_grids_within_its_limits(hos):
+    """Least recently used out first, by count and by the grids' own memory; the latest always stays."""
+    grids = [result_to_hypertreegrid(refine(hos, max_dofs=n)) for n in (500, 1000, 2000)]
+    sizes = [g.GetActualMemorySize() * 1024 for g in grids]
+    cache = HyperTreeGridCache(max_entries=2)
+    for i, g in enumerate(grids):
+        cache.put(i, g, note=i)
+    assert len(cache) == 2 and cache.get(0) is None
+    assert cache.get(1)[0] is grids[1] and cache.get(2) == (grids[2], 2)
+    assert cache.memory_used() == sizes[1] + sizes[2]
+    # room for the two smaller grids only: the largest evicts them both, and is kept although over the limit
+    cache = HyperTreeGridCache(memory_mb=(sizes[0] + sizes[1]) / 2**20)
+    cache.put(0, grids[0])
+    cache.put(1, grids[1])
+    assert len(cache) == 2
+    cache.get(0)  # now the most recent of the two
+    cache.put(2, grids[2])
+    assert len(cache) == 1 and cache.get(2)[0] is grids[2]
+    cache = HyperTreeGridCache(memory_mb=(sizes[0] + sizes[2]) / 2**20)
+    cache.put(0, grids[0])
+    cache.put(1, grids[1])
+    cache.get(0)
+    cache.put(2, grids[2])  # 1 was used least recently: it goes, 0 stays
+    assert cache.get(1) is None and cache.get(0)[0] is grids[0]
+    cache.clear()
+    assert len(cache) == 0 and cache.memory_used() == 0

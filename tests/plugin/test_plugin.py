@@ -55,6 +55,7 @@ def check_reader_findings(out):
     assert out["ct_leaves_t-1"] > 64 and out["ct_leaves_t1"] > 64
     assert out["ct_mesh_changes"], "the mesh should adapt to the field at each time"
     assert out["ct_cache_hit"], "scrubbing back to a refined time step must hit the cache"
+    assert out["ct_revisit_same_as_first"], "a revisited step must show the mesh and values it showed first"
     assert out["ct_param_change_refines"]
     assert out["ct_max_value_error"] < 1e-5
     assert out["slice_cells"] > 10 and out["slice_max_abs_x_offset"] < 1e-6

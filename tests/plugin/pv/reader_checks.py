@@ -108,6 +108,10 @@ r4.UpdatePipeline(-1.0)
 timings["cached_step"] = time.perf_counter() - t0
 hits_after, ref_after = counters(r4)
 out["ct_cache_hit"] = hits_after == hits_before + 1 and ref_after == ref_before
+leaves_revisit = leaves_of(sm.Fetch(r4))
+out["ct_revisit_same_as_first"] = bool(
+    leaves_revisit.shape == leaves_first.shape and np.array_equal(np.sort(leaves_revisit, 0), np.sort(leaves_first, 0))
+)
 out["timings"] = timings
 # values at t = 1: cell centres against direct evaluation (inputs t, z, y, x)
 c = np.c_[
