@@ -1,13 +1,16 @@
 """The finest time slab, A/B: the cost of every time step of a series and the RMSE of its mesh, in-process.
 
-    .venv/bin/python bench/time_levels.py [OUT.json] [--levels 4,2] [--inrs ct,logpile,moving]
+    .venv/bin/python bench/time_levels.py [OUT.json] [--levels 4,auto] [--inrs ct,logpile,moving]
+    .venv/bin/python bench/time_levels.py [OUT.json] --main-job [--levels 0,1] [--inrs small_truss]
 
 For each INR and each ``time_levels`` value, a fresh :class:`RefinementSession` (no disk cache) with
 the reader's defaults refines the 11 default time steps in order, as Play asks for them, and each
 step's mesh also gets its leaf values (what the reader puts in the HyperTreeGrid): seconds per step,
 and the RMSE of each step's mesh at 100,000 random points at its own time. ``auto`` is the default
 (level 2 for these steps). The INRs are those of ``bench/timeseries.py``: the CT phantom, the log pile,
-and the CT INR translating everywhere (the worst case for sharing across time).
+and the CT INR translating everywhere (the worst case for sharing across time). ``--main-job`` uses
+the main job's volume settings instead (``inr-amr demo``: Basic within 1,000,000 DOFs down to
+level 8, the steps -1, 0 and 1); ``small_truss`` is the main job's INR. RMSE then at 200,000 points.
 """
 
 from __future__ import annotations
@@ -44,19 +47,32 @@ def moving_checkpoint(folder: str) -> str:
     return path
 
 
-def play(path: str, levels: int | None) -> dict:
+def play(path: str, levels: int | None, main_job: bool = False) -> dict:
     session = RefinementSession(disk_cache=None)
     session.open(path)
     inr = ia.load_inr(path)
-    steps = SeriesSettings().values(*inr.domain[inr.input_names.index("t")])
+    if main_job:
+        from inr_amr_apps.demo import demo_settings
+
+        demo = demo_settings()
+        volume = demo["volume"]["reader"]
+        steps = demo["times"]
+        base = RefinementSettings(
+            method=demo["volume"]["method"].lower(), max_dofs=volume["MaxDOFs"], max_level=volume["MaxLevel"]
+        )
+        n_reference = 200_000
+    else:
+        steps = SeriesSettings().values(*inr.domain[inr.input_names.index("t")])
+        base = RefinementSettings()
+        n_reference = 100_000
     seconds, rmse = [], []
     for t in steps:
-        settings = RefinementSettings(time=t, time_levels=levels)
+        settings = base.replace(time=t, time_levels=levels)
         t0 = time.perf_counter()
         result, _ = session.result(settings)
         result.leaf_values()
         seconds.append(time.perf_counter() - t0)
-        reference = ia.ReferenceSample.draw(inr, ia.SpaceSlice.from_inr(inr, fixed_inputs={"t": t}), 100_000, 0)
+        reference = ia.ReferenceSample.draw(inr, ia.SpaceSlice.from_inr(inr, fixed_inputs={"t": t}), n_reference, 0)
         rmse.append(result.total_rmse(reference=reference))
     return {
         "time_levels": "auto" if levels is None else levels,
@@ -73,15 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", nargs="?", help="write the rows as JSON")
     parser.add_argument("--levels", default="4,auto", help="time_levels values to compare (default 4,auto)")
-    parser.add_argument("--inrs", default="ct,logpile,moving")
+    parser.add_argument("--inrs", default="ct,logpile,moving", help="of ct, logpile, moving, small_truss")
+    parser.add_argument("--main-job", action="store_true", help="the main job's volume settings and steps")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp()
-    paths = {"ct": str(DATA / "ct_compression.pt"), "logpile": str(DATA / "logpile.pt")}
+    paths = {
+        "ct": str(DATA / "ct_compression.pt"),
+        "logpile": str(DATA / "logpile.pt"),
+        "small_truss": str(DATA / "small_truss_compression.pt"),
+    }
     rows = []
     for name in args.inrs.split(","):
         path = paths[name] if name in paths else moving_checkpoint(folder)
         for text in args.levels.split(","):
-            row = {"inr": name, **play(path, None if text == "auto" else int(text))}
+            levels = None if text == "auto" else int(text)
+            row = {"inr": name, "main_job": args.main_job, **play(path, levels, args.main_job)}
             rows.append(row)
             print(
                 f"{name:<8} time_levels {text:>4}: first {row['seconds'][0]:5.2f} s, next "

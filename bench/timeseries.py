@@ -1,7 +1,7 @@
 """Scrubbing a 4D INR in ParaView (pvbatch): the first time step, the next ones, a far one, a revisit.
 
     .venv/bin/python -m inr_amr_apps.xdisplay .venv/bin/inr-amr pvbatch bench/timeseries.py \
-        [OUT.json] [PROPERTY=VALUE ...]
+        [OUT.json] [PROPERTY=VALUE ...] [--inrs=ct_compression,logpile,ct_moving] [--no-play]
 
 For each INR the reader is created with its default properties (the budget strategy, 50,000 DOFs,
 the default time steps), with background precompute off so that every step is computed while the
@@ -10,7 +10,7 @@ slider or Play asks for next), the last one (a jump across the whole range), and
 (a revisit: the memory cache). Then a fresh reader with a fresh disk cache plays every step in order
 (what Play asks for): each step's seconds, and their mean over the steps after the first. Every row of
 one INR is measured in one process, side by side. ``PROPERTY=VALUE`` sets a reader property on both
-readers (for an A/B run, e.g. ``TimeLevels=4``).
+readers (for an A/B run, e.g. ``TimeLevels=4``); ``--inrs`` picks INRs, ``--no-play`` skips Play.
 
 INRs: the embedded CT phantom (a specimen compressed between plates: the air and most of the cube are
 still), the log pile (noise everywhere), and a worst case made here in which everything moves: the CT
@@ -57,7 +57,7 @@ def fresh_reader(path: str, properties: dict):
     return reader_proxy(path, PrecomputeTimeSteps=0, **properties)
 
 
-def scrub(path: str, properties: dict) -> dict:
+def scrub(path: str, properties: dict, play_all: bool = True) -> dict:
     reader = fresh_reader(path, properties)
     reader.UpdatePipelineInformation()
     times = list(reader.TimestepValues)
@@ -71,6 +71,8 @@ def scrub(path: str, properties: dict) -> dict:
         rows[f"{name}_leaves"] = servermanager.Fetch(reader).GetNumberOfLeaves()  # (after the clock)
     for name in ("next", "next_2", "last"):
         rows[f"{name}_over_first"] = rows[f"{name}_s"] / rows["first_s"]
+    if not play_all:
+        return rows
     player = fresh_reader(path, properties)
     player.UpdatePipelineInformation()
     play = []
@@ -84,9 +86,11 @@ def scrub(path: str, properties: dict) -> dict:
 
 
 def parse_properties(args: list[str]) -> dict:
-    """``NAME=VALUE`` arguments as reader properties (numbers where they parse)."""
+    """``NAME=VALUE`` arguments as reader properties (numbers where they parse); options skipped."""
     out = {}
     for arg in args:
+        if arg.startswith("--"):
+            continue
         name, _, value = arg.partition("=")
         try:
             out[name] = int(value)
@@ -95,17 +99,24 @@ def parse_properties(args: list[str]) -> dict:
     return out
 
 
-def main(out_path, properties):
+def main(out_path, properties, names=("ct_compression", "logpile", "ct_moving"), play_all=True):
     folder = tempfile.mkdtemp()
     inrs = {
-        "ct_compression": os.path.join(DATA, "ct_compression.pt"),
-        "logpile": os.path.join(DATA, "logpile.pt"),
-        "ct_moving": moving_checkpoint(folder),
+        "ct_compression": lambda: os.path.join(DATA, "ct_compression.pt"),
+        "logpile": lambda: os.path.join(DATA, "logpile.pt"),
+        "ct_moving": lambda: moving_checkpoint(folder),
     }
     res = {}
-    for name, path in inrs.items():
-        res[name] = scrub(path, properties)
+    for name in names:
+        res[name] = scrub(inrs[name](), properties, play_all)
         r = res[name]
+        if not play_all:
+            print(
+                f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
+                f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s",
+                flush=True,
+            )
+            continue
         print(
             f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
             f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  last {r['last_s']:6.2f} s "
@@ -114,9 +125,20 @@ def main(out_path, properties):
             flush=True,
         )
     if out_path:
-        write_json(out_path, {"reader_properties": properties, **res}, indent=1)
+        write_json(out_path, {"reader_properties": properties, "play": play_all, **res}, indent=1)
     return 0
 
 
 if __name__ == "__main__":
-    finish(main(sys.argv[1] if len(sys.argv) > 1 else None, parse_properties(sys.argv[2:])))
+    args = sys.argv[1:]
+    options = [a for a in args if a.startswith("--")]
+    positional = [a for a in args if not a.startswith("--")]
+    chosen = next((o.split("=", 1)[1].split(",") for o in options if o.startswith("--inrs=")), None)
+    finish(
+        main(
+            positional[0] if positional and "=" not in positional[0] else None,
+            parse_properties(positional[1:] if positional and "=" not in positional[0] else positional),
+            tuple(chosen) if chosen else ("ct_compression", "logpile", "ct_moving"),
+            "--no-play" not in options,
+        )
+    )
