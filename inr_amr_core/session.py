@@ -290,6 +290,12 @@ class RefinementSession:
             self._evict()
         return res
 
+    def limit_memory(self, memory_mb: float) -> None:
+        """Keep the cached results within ``memory_mb`` from now on (the least recently used go first)."""
+        with self._lock:
+            self.memory_bytes = int(memory_mb * 2**20)
+            self._evict()
+
     def _evict(self) -> None:
         while len(self._cache) > self.max_cached:
             self._cache.popitem(last=False)

@@ -973,7 +973,8 @@ class LoadSettings(_Validated):
 
 @dataclass(frozen=True)
 class SeriesSettings(_Validated):
-    """Which values of the time input a 4D INR is shown at (the reader's time steps), and what is computed ahead."""
+    """Which values of the time input a 4D INR is shown at (the reader's time steps), what is computed ahead, and
+    how much memory what was computed may keep."""
 
     number_of_time_steps: int | None = parameter(
         None,
@@ -989,6 +990,14 @@ class SeriesSettings(_Validated):
         IntKind(),
         minimum=0,
         paraview=_PV("PrecomputeTimeSteps", group=GROUP_DOMAIN, advanced=True, range=(0, 20)),
+    )
+    cache_memory_mb: float = parameter(
+        3072.0,
+        "memory in MB for what the reader keeps to show again at once: two thirds for the meshes (the background "
+        "precompute stops there), a third for the HyperTreeGrids built from them; least recently used go first",
+        FloatKind(),
+        minimum=16.0,
+        paraview=_PV("CacheMemory", group=GROUP_DOMAIN, advanced=True),
     )
 
     def values(self, lo: float, hi: float, metadata: Mapping | None = None) -> list[float]:

@@ -203,6 +203,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
             key = (self._session.stamp, self.load, settings, None if roots is None else tuple(roots))
             assert self._grids is not None
+            self._session.limit_memory(self.series.cache_memory_mb * 2 / 3)
+            self._grids.limit_memory(self.series.cache_memory_mb / 3)
             found_grid = self._grids.get(key)
             if found_grid is not None:
                 htg, (leaves, dofs, digest) = found_grid

@@ -57,6 +57,21 @@ def test_the_disk_cache_keeps_within_its_size(tmp_path, checkpoint):
     assert not list((tmp_path / "cache").glob("*.part"))
 
 
+def test_a_lower_memory_limit_evicts_the_least_recently_used_at_once(checkpoint):
+    from inr_amr_core.session import result_bytes
+
+    s = RefinementSession(disk_cache=None)
+    s.open(checkpoint)
+    results = [s.result(SETTINGS.replace(time=t))[0] for t in (-1.0, 0.0, 1.0)]
+    s.result(SETTINGS.replace(time=-1.0))  # now the most recent
+    sizes = [result_bytes(r) for r in results]
+    s.limit_memory((sizes[0] + sizes[2]) / 2**20)
+    assert s.memory_used() == sizes[0] + sizes[2]  # t = 0 was used least recently
+    assert s.cached(SETTINGS.replace(time=0.0)) is None and s.cached(SETTINGS.replace(time=-1.0)) is results[0]
+    s.limit_memory(0.0)  # the most recent always stays
+    assert s.memory_used() == sizes[0]
+
+
 def test_a_larger_budget_continues_the_cached_run(checkpoint):
     s = RefinementSession(disk_cache=None)
     s.open(checkpoint)

@@ -207,6 +207,47 @@ json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
     assert all(v["err"] < 1e-6 for v in out.values())
 
 
+def test_cache_memory_bounds_the_kept_grids_and_meshes_in_pvpython(tmp_path, ct_path):
+    """Cache Memory splits between the meshes (two thirds) and the grids (a third); lowering it evicts the
+    least recently used at the next update, and an evicted step is shown again exactly as before."""
+    script = tmp_path / "memory.py"
+    script.write_text(f"""
+import json
+import numpy as np
+from paraview import servermanager as sm
+from paraview.simple import *
+from vtkmodules.util.numpy_support import vtk_to_numpy
+r = INRCheckpointReader(FileName={str(ct_path)!r}, MaxDOFs=80000, NumberOfTimeSteps=3, PrecomputeTimeSteps=0)
+r.UpdatePipelineInformation()
+algo = r.GetClientSideObject()
+steps = list(r.TimestepValues)
+values = {{}}
+for t in steps:
+    r.UpdatePipeline(t)
+    values[t] = np.sort(vtk_to_numpy(sm.Fetch(r).GetCellData().GetArray("value"))).tolist()
+out = {{"default": [algo._session.memory_bytes, algo._grids.memory_bytes, len(algo._grids)]}}
+r.CacheMemory = 16
+r.UpdatePipeline(steps[-1])
+out["small"] = [algo._session.memory_bytes, algo._grids.memory_bytes, len(algo._grids), algo._grids.memory_used(),
+                algo._session.memory_used()]
+r.UpdatePipeline(steps[0])  # its grid was the least recently used: gone, built again
+again = np.sort(vtk_to_numpy(sm.Fetch(r).GetCellData().GetArray("value"))).tolist()
+out["first_again_same"] = again == values[steps[0]]
+json.dump(out, open({str(tmp_path / "out.json")!r}, "w"))
+""")
+    env = dict(os.environ, INR_AMR_CACHE=str(tmp_path / "disk"))
+    proc = run([INR_AMR, "pvpython", script], env=env)
+    assert (tmp_path / "out.json").exists(), proc.stdout[-2000:] + proc.stderr[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    mib = 2**20
+    assert out["default"] == [2048 * mib, 1024 * mib, 3]  # the schema's 3072 MB; every step's grid kept
+    session_limit, grid_limit, grids, grid_bytes, session_bytes = out["small"]
+    assert (session_limit, grid_limit) == (int(16 * mib * 2 / 3), int(16 * mib / 3))
+    assert grids < 3 and (grid_bytes <= grid_limit or grids == 1)
+    assert session_bytes <= session_limit
+    assert out["first_again_same"]
+
+
 def test_budget_resume_precompute_and_run_fields_in_pvbatch(tmp_path, ct4d):
     """Apply again with a larger Max DOFs continues the run; neighbouring steps are precomputed in the
     background; the output's field data says how the run stopped; auto time levels are sized to the
