@@ -86,11 +86,9 @@ def scrub(path: str, properties: dict, play_all: bool = True) -> dict:
 
 
 def parse_properties(args: list[str]) -> dict:
-    """``NAME=VALUE`` arguments as reader properties (numbers where they parse); options skipped."""
+    """``NAME=VALUE`` arguments as reader properties (numbers where they parse)."""
     out = {}
     for arg in args:
-        if arg.startswith("--"):
-            continue
         name, _, value = arg.partition("=")
         try:
             out[name] = int(value)
@@ -99,7 +97,11 @@ def parse_properties(args: list[str]) -> dict:
     return out
 
 
-def main(out_path, properties, names=("ct_compression", "logpile", "ct_moving"), play_all=True):
+#: the INRs measured by default (``--inrs`` picks some of them)
+INRS = ("ct_compression", "logpile", "ct_moving")
+
+
+def main(out_path, properties, names=INRS, play_all=True):
     folder = tempfile.mkdtemp()
     inrs = {
         "ct_compression": lambda: os.path.join(DATA, "ct_compression.pt"),
@@ -110,35 +112,27 @@ def main(out_path, properties, names=("ct_compression", "logpile", "ct_moving"),
     for name in names:
         res[name] = scrub(inrs[name](), properties, play_all)
         r = res[name]
-        if not play_all:
-            print(
-                f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
-                f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s",
-                flush=True,
-            )
-            continue
-        print(
+        line = (
             f"{name:<16} first {r['first_s']:6.2f} s  next {r['next_s']:6.2f} s ({r['next_over_first']:.2f}x)  "
-            f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  last {r['last_s']:6.2f} s "
-            f"({r['last_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s  play: first {r['play_s'][0]:.2f} s, "
-            f"mean of the rest {r['play_mean_after_first_over_first']:.2f}x, all {sum(r['play_s']):.1f} s",
-            flush=True,
+            f"next+1 {r['next_2_s']:6.2f} s ({r['next_2_over_first']:.2f}x)  "
         )
+        if play_all:
+            line += (
+                f"last {r['last_s']:6.2f} s ({r['last_over_first']:.2f}x)  revisit {r['revisit_s']:.2f} s  play: first "
+                f"{r['play_s'][0]:.2f} s, mean of the rest {r['play_mean_after_first_over_first']:.2f}x, "
+                f"all {sum(r['play_s']):.1f} s"
+            )
+        else:
+            line += f"revisit {r['revisit_s']:.2f} s"
+        print(line, flush=True)
     if out_path:
         write_json(out_path, {"reader_properties": properties, "play": play_all, **res}, indent=1)
     return 0
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    options = [a for a in args if a.startswith("--")]
-    positional = [a for a in args if not a.startswith("--")]
+    options = [a for a in sys.argv[1:] if a.startswith("--")]
+    positional = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = positional.pop(0) if positional and "=" not in positional[0] else None
     chosen = next((o.split("=", 1)[1].split(",") for o in options if o.startswith("--inrs=")), None)
-    finish(
-        main(
-            positional[0] if positional and "=" not in positional[0] else None,
-            parse_properties(positional[1:] if positional and "=" not in positional[0] else positional),
-            tuple(chosen) if chosen else ("ct_compression", "logpile", "ct_moving"),
-            "--no-play" not in options,
-        )
-    )
+    finish(main(out, parse_properties(positional), tuple(chosen or INRS), "--no-play" not in options))

@@ -35,6 +35,7 @@ from .amr import RefinementResult, not_resumable_changes, refine
 from .checkpoint import load_inr
 from .diskcache import CachedMesh, MeshCache, checkpoint_digest
 from .inr import INR, resolve_device
+from .lru import trim_lru
 from .settings import LoadSettings, RefinementSettings
 
 __all__ = ["RefinementSession", "result_bytes", "share_of_roots"]
@@ -297,10 +298,7 @@ class RefinementSession:
             self._evict()
 
     def _evict(self) -> None:
-        while len(self._cache) > self.max_cached:
-            self._cache.popitem(last=False)
-        while len(self._cache) > 1 and sum(result_bytes(r) for r in self._cache.values()) > self.memory_bytes:
-            self._cache.popitem(last=False)
+        trim_lru(self._cache, result_bytes, self.max_cached, self.memory_bytes)
 
     def memory_used(self) -> int:
         with self._lock:

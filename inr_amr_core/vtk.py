@@ -29,6 +29,7 @@ from vtkmodules.vtkCommonDataModel import (
 )
 
 from .fileio import json_default
+from .lru import trim_lru
 from .tree import BreadthFirstNodes, LinearTree
 
 if TYPE_CHECKING:
@@ -294,8 +295,7 @@ class HyperTreeGridCache:
         self._evict()
 
     def _evict(self) -> None:
-        while len(self._grids) > 1 and (len(self._grids) > self.max_entries or self.memory_used() > self.memory_bytes):
-            self._grids.popitem(last=False)
+        trim_lru(self._grids, lambda entry: entry[2], self.max_entries, self.memory_bytes)
 
     def memory_used(self) -> int:
         """Bytes the cached grids hold."""

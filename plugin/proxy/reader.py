@@ -76,6 +76,7 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
         self.load = LoadSettings()
         self.series = SeriesSettings()
         self._last_error = ""
+        self._apply_cache_memory()
 
     # ------------------------------------------------------------------ properties
     def SetFileName(self, name: str) -> None:
@@ -89,6 +90,12 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             self._session.open(self._file or None, self.load)
         if self._grids is not None:
             self._grids.clear()
+
+    def _apply_cache_memory(self) -> None:
+        """Cache Memory: two thirds for the session's meshes, a third for the grids (evicting at once)."""
+        if self._session is not None and self._grids is not None:
+            self._session.limit_memory(self.series.cache_memory_mb * 2 / 3)
+            self._grids.limit_memory(self.series.cache_memory_mb / 3)
 
     def _set_parameter(self, binding: Binding, values: tuple[Any, ...]) -> None:
         """The generated setters: compare, replace the field, clear what depends on it, Modified()."""
@@ -104,6 +111,8 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             return
         if binding.owner == "load":
             self._reopen()
+        elif binding.owner == "series":
+            self._apply_cache_memory()
         # results are cached by their settings (and time): a changed budget continues a cached run of the
         # same settings, and switching a property back shows its result again without recomputation
         self.Modified()
@@ -203,8 +212,6 @@ class INRCheckpointReader(VTKPythonAlgorithmBase):
             progress: Callable[[float, str], None] = lambda f, m: self.UpdateProgress(min(f, 0.95))
             key = (self._session.stamp, self.load, settings, None if roots is None else tuple(roots))
             assert self._grids is not None
-            self._session.limit_memory(self.series.cache_memory_mb * 2 / 3)
-            self._grids.limit_memory(self.series.cache_memory_mb / 3)
             found_grid = self._grids.get(key)
             if found_grid is not None:
                 htg, (leaves, dofs, digest) = found_grid
